@@ -1,0 +1,3 @@
+"""training-drift: gate machine-learning training runs on their loss curves."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,115 @@
+"""The action: inputs and an injected runtime in, workflow commands and files out, exit code back."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+import traceback
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TextIO
+
+from drift.config import Settings, build_settings
+from drift.errors import ConfigError
+from drift.evaluate import evaluate
+from drift.gate import Outcome
+from drift.ghactions import Annotation, Console, format_outputs
+from drift.render.annotations import build_annotations
+from drift.render.outputs import outputs
+from drift.render.report import to_json
+from drift.render.summary import render_summary
+from drift.render.text import md
+
+EXIT_PASS, EXIT_FAIL, EXIT_USAGE, EXIT_INTERNAL = 0, 1, 2, 3
+
+
+@dataclass(frozen=True)
+class Runtime:
+    """Everything the action touches outside itself; tests pass a StringIO and temp files."""
+
+    stdout: TextIO
+    workspace: Path
+    output_file: Path | None = None  # GITHUB_OUTPUT
+    summary_file: Path | None = None  # GITHUB_STEP_SUMMARY
+
+
+def run(inputs: Mapping[str, str], runtime: Runtime) -> int:
+    console = Console(runtime.stdout)
+    try:
+        return _run(inputs, runtime, console)
+    except Exception as exc:  # the one place the unexpected becomes a clear error
+        with console.untrusted("training-drift: internal error details") as say:
+            say(traceback.format_exc())
+        console.annotate(
+            Annotation(
+                "error",
+                f"training-drift hit an internal error ({type(exc).__name__}: {exc}). This is a bug in "
+                "the action, not in your logs: please report it with the log of this step.",
+                "training-drift: internal error",
+            )
+        )
+        return EXIT_INTERNAL
+
+
+def _run(inputs: Mapping[str, str], runtime: Runtime, console: Console) -> int:
+    try:
+        settings = build_settings(inputs, runtime.workspace)
+        if not settings.paths:
+            raise ConfigError(
+                "workflow input: path is required (the runner does not enforce required: inputs); "
+                "set it to the folder where actions/download-artifact put the training logs"
+            )
+    except ConfigError as exc:
+        console.annotate(Annotation("error", str(exc), "training-drift: configuration"))
+        _append(runtime.summary_file, f"## ❌ training-drift: configuration error\n\n{md(str(exc), 1000)}\n")
+        _append(runtime.output_file, format_outputs({"verdict": "error", "passed": "false"}))
+        return EXIT_USAGE
+
+    with console.untrusted(f"training-drift: reading {len(settings.paths)} path pattern(s)") as say:
+        outcome = evaluate(settings, runtime.workspace, progress=say)
+    return _publish(outcome, settings, runtime, console)
+
+
+def _publish(outcome: Outcome, settings: Settings, runtime: Runtime, console: Console) -> int:
+    problems: list[str] = []
+    report_file = runtime.workspace / settings.report_path
+    try:
+        _write_atomic(report_file, to_json(outcome))
+    except OSError as exc:
+        problems.append(
+            f"cannot write the JSON report to {settings.report_path!r}: {exc.strerror or exc}; "
+            "set report-path to a writable place in the workspace"
+        )
+    no_logs = outcome.notes[0] if outcome.no_logs else None
+    for annotation in build_annotations(outcome, no_logs, settings.if_no_logs):
+        console.annotate(annotation)
+    for problem in problems:
+        console.annotate(Annotation("error", problem, "training-drift: report"))
+    _append(runtime.summary_file, render_summary(outcome, None if problems else settings.report_path))
+    _append(runtime.output_file, format_outputs(outputs(outcome, "" if problems else settings.report_path)))
+    gate = "passed" if outcome.passed else "failed"
+    console.info(f"training-drift: {outcome.verdict.value.upper()}; the gate {gate}")
+    if problems:
+        return EXIT_USAGE
+    return EXIT_PASS if outcome.passed else EXIT_FAIL
+
+
+def _append(path: Path | None, text: str) -> None:
+    if path is None:
+        return
+    with path.open("a", encoding="utf-8") as handle:
+        handle.write(text)
+
+
+def _write_atomic(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".training-drift-", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise

@@ -1,0 +1,343 @@
+"""Every setting the action takes, where it may come from, and how it is validated.
+
+One registry (``FIELDS``) drives the action inputs, the YAML config file, the command-line flags
+and the README table; meta-tests keep ``action.yml`` and the README in step with it.
+
+Precedence, lowest first: built-in default, the config file's top level, the file's per-run
+``overrides`` whose glob matches the run's name (in file order), then a non-empty workflow
+input or command-line flag.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import math
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from difflib import get_close_matches
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from drift.errors import ConfigError
+
+Value = str | int | float | tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Field:
+    name: str  # kebab case, as the action input
+    kind: str  # "float", "int", "choice", "text", "paths"
+    default: Value
+    help: str
+    scope: str  # "run": per run and in the file; "gate": global, in the file too; "input": input only
+    low: float | None = None
+    high: float | None = None
+    low_open: bool = False  # low itself is not allowed
+    choices: tuple[str, ...] = ()
+
+    @property
+    def attr(self) -> str:
+        return self.name.replace("-", "_")
+
+    def describe(self) -> str:
+        if self.kind == "choice":
+            return "one of " + ", ".join(self.choices)
+        noun = "an integer" if self.kind == "int" else "a number"
+        if self.low is not None and self.high is not None:
+            return f"{noun} from {_num(self.low)} to {_num(self.high)}"
+        if self.low is not None:
+            return f"{noun} {'above' if self.low_open else 'of at least'} {_num(self.low)}"
+        return "a non-empty text" if self.kind == "text" else noun
+
+
+def _num(x: float) -> str:
+    return str(int(x)) if float(x).is_integer() else str(x)
+
+
+FIELDS: tuple[Field, ...] = (
+    Field(
+        "path",
+        "paths",
+        (),
+        "Logs to gate: paths or glob patterns relative to the workspace, one per line or "
+        "comma-separated. Each match is a dlm store, its `logs/` folder or a `train-*.jsonl` file; "
+        "every store is one run.",
+        "input",
+    ),
+    Field("metric", "text", "loss", "Field of the step records that holds the curve.", "run"),
+    Field(
+        "min-smoothness",
+        "float",
+        0.7,
+        "WARN when smoothness, 1 - var(Δloss)/var(loss), is below this.",
+        "run",
+        low=0.0,
+        high=1.0,
+    ),
+    Field(
+        "max-convergence-ratio",
+        "float",
+        0.7,
+        "WARN when final loss / initial loss is above this.",
+        "run",
+        low=0.0,
+        low_open=True,
+    ),
+    Field(
+        "max-instability-events",
+        "int",
+        0,
+        "WARN when the run has more instability events (spikes and non-finite losses) than this.",
+        "run",
+        low=0,
+    ),
+    Field("min-steps", "int", 10, "SKIP runs with fewer distinct steps than this.", "run", low=2),
+    Field("rolling-window", "int", 10, "Neighbourhood of the spike rule: window // 2 deltas each side.", "run", low=2),
+    Field(
+        "spike-sigma",
+        "float",
+        3.0,
+        "A loss increase is a spike when it exceeds this many times the median |Δloss| around it.",
+        "run",
+        low=0.0,
+        low_open=True,
+    ),
+    Field(
+        "fail-on",
+        "choice",
+        "warn",
+        "Which verdicts fail the step: `warn` (WARN or ERROR), `error` (ERROR only) or `never` (report only).",
+        "gate",
+        choices=("warn", "error", "never"),
+    ),
+    Field(
+        "if-no-logs",
+        "choice",
+        "error",
+        "When `path` matches no log: `error` fails the step, `warn` warns and passes, `ignore` passes quietly.",
+        "gate",
+        choices=("error", "warn", "ignore"),
+    ),
+    Field(
+        "config",
+        "text",
+        "",
+        "Optional YAML file (relative to the workspace) with any of these settings "
+        "and per-run `overrides`; a non-empty input beats the file.",
+        "input",
+    ),
+    Field(
+        "report-path",
+        "text",
+        "training-drift-report.json",
+        "Where to write the JSON report, relative to the workspace.",
+        "input",
+    ),
+)
+BY_NAME = {f.name: f for f in FIELDS}
+RUN_FIELDS = tuple(f for f in FIELDS if f.scope == "run")
+FILE_FIELDS = tuple(f for f in FIELDS if f.scope in ("run", "gate"))
+OVERRIDES_KEY = "overrides"
+
+
+@dataclass(frozen=True)
+class RunSettings:
+    """The thresholds and knobs one run is judged with."""
+
+    metric: str = "loss"
+    min_smoothness: float = 0.7
+    max_convergence_ratio: float = 0.7
+    max_instability_events: int = 0
+    min_steps: int = 10
+    rolling_window: int = 10
+    spike_sigma: float = 3.0
+
+
+@dataclass(frozen=True)
+class Settings:
+    paths: tuple[str, ...]
+    fail_on: str
+    if_no_logs: str
+    report_path: str
+    config_file: str
+    base: tuple[tuple[str, Value], ...]  # run-field values before per-run overrides
+    overrides: tuple[tuple[str, tuple[tuple[str, Value], ...]], ...]  # (glob, values) from the file
+    forced: tuple[tuple[str, Value], ...]  # run-field values given as inputs; beat every override
+
+    def for_run(self, name: str) -> RunSettings:
+        values = dict(self.base)
+        for pattern, changes in self.overrides:
+            if fnmatch.fnmatchcase(name, pattern):
+                values.update(changes)
+        values.update(self.forced)
+        return RunSettings(**{key.replace("-", "_"): value for key, value in values.items()})  # type: ignore[arg-type]
+
+
+def parse_value(field: Field, raw: Any, where: str) -> Value:
+    """Check one value; ``where`` names its origin (an input, or file:line) in the error."""
+
+    def bad(expected: str) -> ConfigError:
+        shown = repr(raw) if not isinstance(raw, str) else repr(raw[:60])
+        return ConfigError(f"{where}: {field.name} must be {expected}, got {shown}")
+
+    if field.kind == "paths":
+        items = raw if isinstance(raw, list) else re.split(r"[\n,]", str(raw))
+        paths = tuple(str(p).strip() for p in items if str(p).strip())
+        return paths
+    if field.kind == "text":
+        if not isinstance(raw, str) or any(not ch.isprintable() for ch in raw):
+            raise bad("a single line of text")
+        return raw.strip()
+    if field.kind == "choice":
+        if not isinstance(raw, str) or raw.strip().lower() not in field.choices:
+            raise bad(field.describe())
+        return raw.strip().lower()
+    number: float | int
+    if isinstance(raw, bool) or not isinstance(raw, (str, int, float)):
+        raise bad(field.describe())
+    if field.kind == "int":
+        if isinstance(raw, str):
+            if not re.fullmatch(r"\s*[+-]?\d{1,18}\s*", raw):
+                raise bad(field.describe())
+            number = int(raw)
+        elif isinstance(raw, float):
+            if not raw.is_integer():
+                raise bad(field.describe())
+            number = int(raw)
+        else:
+            number = raw
+    else:
+        try:
+            number = float(raw)
+        except (ValueError, OverflowError):
+            raise bad(field.describe()) from None
+        if not math.isfinite(number):
+            raise bad("a finite " + field.describe().removeprefix("a "))
+    if field.low is not None and (number < field.low or (field.low_open and number == field.low)):
+        raise bad(field.describe())
+    if field.high is not None and number > field.high:
+        raise bad(field.describe())
+    return number
+
+
+def _unknown(key: str, where: str, allowed: tuple[Field, ...]) -> ConfigError:
+    names = [f.name for f in allowed]
+    hint = get_close_matches(key.replace("_", "-"), names, n=1)
+    suggestion = f" (did you mean {hint[0]}?)" if hint else f" (known: {', '.join(names)})"
+    return ConfigError(f"{where}: unknown setting {key[:60]!r}{suggestion}")
+
+
+def build_settings(inputs: Mapping[str, str], workspace: Path, origin: str = "workflow input") -> Settings:
+    """Validate the inputs and the config file they name; raise ConfigError on the first problem.
+
+    ``origin`` names where the inputs came from in error messages.
+    """
+    given: dict[str, Value] = {}
+    for field in FIELDS:
+        raw = inputs.get(field.name, "")
+        if raw is None or not str(raw).strip():
+            continue
+        given[field.name] = parse_value(field, str(raw), origin)
+
+    file_values: dict[str, Value] = {}
+    overrides: list[tuple[str, tuple[tuple[str, Value], ...]]] = []
+    config_file = str(given.get("config", ""))
+    if config_file:
+        file_values, overrides = load_config_file(workspace / config_file, config_file)
+
+    def pick(name: str) -> Value:
+        return given.get(name, file_values.get(name, BY_NAME[name].default))
+
+    paths = given.get("path", ())
+    assert isinstance(paths, tuple)
+    return Settings(
+        paths=paths,
+        fail_on=str(pick("fail-on")),
+        if_no_logs=str(pick("if-no-logs")),
+        report_path=str(pick("report-path")),
+        config_file=config_file,
+        base=tuple((f.name, file_values.get(f.name, f.default)) for f in RUN_FIELDS),
+        overrides=tuple(overrides),
+        forced=tuple((f.name, given[f.name]) for f in RUN_FIELDS if f.name in given),
+    )
+
+
+def load_config_file(
+    path: Path, shown: str
+) -> tuple[dict[str, Value], list[tuple[str, tuple[tuple[str, Value], ...]]]]:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(f"config file {shown!r} not found; the path is relative to the workspace") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"config file {shown!r} cannot be read: {exc}") from None
+    loader = yaml.SafeLoader(text)
+    try:
+        root = loader.get_single_node()
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = f":{mark.line + 1}" if mark is not None else ""
+        problem = getattr(exc, "problem", None) or "invalid YAML"
+        raise ConfigError(f"{shown}{line}: {problem}") from None
+    finally:
+        loader.dispose()
+    if root is None:
+        return {}, []
+    top = _mapping(root, shown, "the config file")
+    overrides: list[tuple[str, tuple[tuple[str, Value], ...]]] = []
+    for key, node, _ in top:
+        if key == OVERRIDES_KEY:
+            for pattern, sub, _ in _mapping(node, shown, "overrides"):
+                entries = _mapping(sub, shown, f"overrides {pattern[:60]!r}")
+                overrides.append((pattern, tuple(_values(entries, shown, RUN_FIELDS).items())))
+    values = _values([entry for entry in top if entry[0] != OVERRIDES_KEY], shown, FILE_FIELDS)
+    return values, overrides
+
+
+def _values(entries: list[tuple[str, yaml.Node, int]], shown: str, allowed: tuple[Field, ...]) -> dict[str, Value]:
+    allowed_names = {f.name: f for f in allowed}
+    out: dict[str, Value] = {}
+    _no_duplicates([key for key, _, _ in entries], shown)
+    for key, node, line in entries:
+        where = f"{shown}:{line}"
+        name = key.replace("_", "-")
+        field = allowed_names.get(name)
+        if field is None:
+            if name in BY_NAME:
+                raise ConfigError(f"{where}: {name} cannot be set here; set it as a workflow input")
+            raise _unknown(key, where, allowed)
+        if not isinstance(node, yaml.ScalarNode):
+            kind = type(node).__name__.removesuffix("Node").lower()
+            raise ConfigError(f"{where}: {name} must be {field.describe()}, got a {kind}")
+        constructor = yaml.SafeLoader("")
+        try:
+            raw = constructor.construct_object(node, deep=True)
+        except yaml.YAMLError as exc:
+            raise ConfigError(f"{where}: {exc}") from None
+        finally:
+            constructor.dispose()
+        out[name] = parse_value(field, raw, where)
+    return out
+
+
+def _mapping(node: yaml.Node, shown: str, what: str) -> list[tuple[str, yaml.Node, int]]:
+    if not isinstance(node, yaml.MappingNode):
+        raise ConfigError(f"{shown}:{node.start_mark.line + 1}: {what} must be a mapping of settings")
+    out = []
+    for key_node, value_node in node.value:
+        if not isinstance(key_node, yaml.ScalarNode):
+            raise ConfigError(f"{shown}:{key_node.start_mark.line + 1}: keys in {what} must be plain names")
+        out.append((str(key_node.value), value_node, key_node.start_mark.line + 1))
+    return out
+
+
+def _no_duplicates(keys: list[str], shown: str) -> None:
+    seen: set[str] = set()
+    for key in keys:
+        name = key.replace("_", "-")
+        if name in seen:
+            raise ConfigError(f"{shown}: {name} is set twice (snake_case and kebab-case name the same setting)")
+        seen.add(name)

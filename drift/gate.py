@@ -1,0 +1,210 @@
+"""The gate: metrics and thresholds in, verdicts out (the seed's ``_verdict_from_metrics``)."""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from drift.config import RunSettings
+from drift.curve import Curve, Position
+from drift.metrics import Metrics, compute_metrics, fill_forward, sample_indices
+
+
+class Verdict(enum.Enum):
+    PASS = "pass"  # noqa: S105 - a verdict, not a password
+    SKIP = "skip"
+    WARN = "warn"
+    ERROR = "error"
+
+    @property
+    def rank(self) -> int:
+        return _RANK[self]
+
+
+_RANK = {Verdict.PASS: 0, Verdict.SKIP: 1, Verdict.WARN: 2, Verdict.ERROR: 3}
+
+
+@dataclass(frozen=True)
+class Check:
+    metric: str  # the seed's metric name
+    value: float
+    op: str  # "<=" or ">="
+    threshold: float
+    passed: bool
+    position: Position | None = None  # where an annotation should point
+
+
+@dataclass(frozen=True)
+class Event:
+    step: int
+    kind: str  # "spike" or "non-finite"
+    position: Position
+    rise: float | None = None  # the loss increase, for spikes
+
+
+@dataclass(frozen=True)
+class RunResult:
+    name: str
+    verdict: Verdict
+    score: float | None
+    message: str
+    settings: RunSettings
+    files: tuple[str, ...] = ()
+    metrics: Metrics | None = None
+    num_steps: int = 0
+    checks: tuple[Check, ...] = ()
+    events: tuple[Event, ...] = ()
+    curve_sampled: tuple[tuple[int, float], ...] = ()
+    skipped_lines: int = 0
+    first_skipped: Position | None = None
+    ignored_records: int = 0
+    error_position: Position | None = None
+
+    @property
+    def failed(self) -> tuple[Check, ...]:
+        return tuple(check for check in self.checks if not check.passed)
+
+
+def error_result(
+    name: str, settings: RunSettings, message: str, files: Sequence[str] = (), position: Position | None = None
+) -> RunResult:
+    return RunResult(name, Verdict.ERROR, None, message, settings, tuple(files), error_position=position)
+
+
+def skip_result(name: str, settings: RunSettings, message: str, files: Sequence[str] = ()) -> RunResult:
+    return RunResult(name, Verdict.SKIP, None, message, settings, tuple(files))
+
+
+def judge(name: str, curve: Curve, settings: RunSettings) -> RunResult:
+    """Gate one run's curve: SKIP when too short, else PASS or WARN with the seed's score."""
+    common = {
+        "files": curve.files,
+        "num_steps": len(curve),
+        "skipped_lines": curve.skipped_lines,
+        "first_skipped": curve.first_skipped,
+        "ignored_records": curve.ignored_records,
+    }
+    if len(curve) < settings.min_steps:
+        message = f"only {len(curve)} step records (< min_steps={settings.min_steps}); curve too short to fit reliably"
+        if len(curve) == 0 and curve.ignored_records:
+            seen = ", ".join(curve.fields_seen) or "none"
+            message += (
+                f"; {curve.ignored_records} step records have no numeric {settings.metric!r} (fields seen: {seen})"
+            )
+        return RunResult(name, Verdict.SKIP, None, message, settings, **common)  # type: ignore[arg-type]
+
+    metrics = compute_metrics(curve.values, rolling_window=settings.rolling_window, spike_sigma=settings.spike_sigma)
+    checks = _checks(curve, metrics, settings)
+    verdict, score, message = _verdict(metrics, checks)
+    picked = sample_indices(len(curve))
+    sampled = tuple(zip(curve.steps[picked].tolist(), curve.values[picked].tolist(), strict=True))
+    return RunResult(
+        name,
+        verdict,
+        score,
+        message,
+        settings,
+        metrics=metrics,
+        checks=checks,
+        events=_events(curve, metrics),
+        curve_sampled=sampled,
+        **common,  # type: ignore[arg-type]
+    )
+
+
+def _checks(curve: Curve, metrics: Metrics, settings: RunSettings) -> tuple[Check, ...]:
+    last = curve.position(len(curve) - 1)
+    first_event = min([*metrics.spike_points.tolist(), *metrics.nonfinite_points.tolist()], default=None)
+    smooth, ratio = metrics.smoothness, metrics.convergence_ratio
+    events = metrics.instability_events
+    return (
+        Check(
+            "smoothness", smooth, ">=", settings.min_smoothness, smooth >= settings.min_smoothness, Position(last.file)
+        ),
+        Check(
+            "convergence_ratio",
+            ratio,
+            "<=",
+            settings.max_convergence_ratio,
+            ratio <= settings.max_convergence_ratio,
+            last,
+        ),
+        Check(
+            "instability_events",
+            events,
+            "<=",
+            settings.max_instability_events,
+            events <= settings.max_instability_events,
+            curve.position(first_event) if first_event is not None else None,
+        ),
+    )
+
+
+def _verdict(metrics: Metrics, checks: tuple[Check, ...]) -> tuple[Verdict, float, str]:
+    smooth, ratio = metrics.smoothness, metrics.convergence_ratio
+    headline = (
+        f"smoothness={smooth:.2f}, convergence_ratio={ratio:.2f}, "
+        f"instability_events={metrics.instability_events}, final_loss={metrics.final_loss:.3f}"
+    )
+    failures = [_failure_text(check) for check in checks if not check.passed]
+    if not failures:
+        return Verdict.PASS, min(1.0, max(0.0, smooth)), headline
+    return Verdict.WARN, min(1.0, max(0.0, smooth * 0.5)), f"{headline}; warnings: {'; '.join(failures)}"
+
+
+def _failure_text(check: Check) -> str:
+    """The seed's wording: smoothness with 2 decimals, the threshold as Python prints it."""
+    if check.metric == "instability_events":
+        return f"instability_events={int(check.value)} > {int(check.threshold)}"
+    op = "<" if check.op == ">=" else ">"
+    return f"{check.metric}={check.value:.2f} {op} {check.threshold}"
+
+
+def _events(curve: Curve, metrics: Metrics) -> tuple[Event, ...]:
+    filled_rise = np.diff(fill_forward(curve.values))
+    out = [
+        Event(int(curve.steps[i]), "spike", curve.position(i), float(filled_rise[i - 1]))
+        for i in metrics.spike_points.tolist()
+    ]
+    out += [Event(int(curve.steps[i]), "non-finite", curve.position(i)) for i in metrics.nonfinite_points.tolist()]
+    out.sort(key=lambda event: event.step)
+    return tuple(out)
+
+
+def overall(results: Sequence[RunResult]) -> Verdict:
+    return max((r.verdict for r in results), key=lambda v: v.rank, default=Verdict.SKIP)
+
+
+def fails_gate(verdict: Verdict, fail_on: str) -> bool:
+    if fail_on == "never":
+        return False
+    if fail_on == "error":
+        return verdict is Verdict.ERROR
+    return verdict in (Verdict.WARN, Verdict.ERROR)
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """Everything the renderers need: the runs, the overall verdict and the gate's decision."""
+
+    runs: tuple[RunResult, ...]
+    verdict: Verdict
+    passed: bool
+    fail_on: str
+    notes: tuple[str, ...] = ()  # run-independent findings (no logs, ignored paths), already worded
+    no_logs: bool = False
+
+
+def decide(
+    runs: Sequence[RunResult], fail_on: str, *, no_logs_policy: str | None = None, notes: Sequence[str] = ()
+) -> Outcome:
+    """Combine the runs; ``no_logs_policy`` is the if-no-logs setting when nothing was found."""
+    ordered = tuple(sorted(runs, key=lambda r: (-r.verdict.rank, r.score if r.score is not None else -1.0, r.name)))
+    verdict = overall(ordered)
+    if no_logs_policy == "error":
+        verdict = Verdict.ERROR
+    passed = not fails_gate(verdict, fail_on) and no_logs_policy != "error"
+    return Outcome(ordered, verdict, passed, fail_on, tuple(notes), no_logs=no_logs_policy is not None)

@@ -1,0 +1,145 @@
+"""The metric core: pure functions from a loss array to the seed's four metrics.
+
+Every formula is the seed probe's (``_compute_metrics`` and ``_count_spikes``), computed with
+numpy instead of per-step Python so that a million-step curve costs milliseconds. Property
+tests hold each function equal to a straightforward transcription of the seed's rules.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+
+from drift.curve import FloatArray, IntArray
+
+BoolArray = npt.NDArray[np.bool_]
+
+# Rows of neighbour values gathered at once in the rolling median; bounds memory to ~32 MB.
+_GATHER_BUDGET = 4_000_000
+
+
+@dataclass(frozen=True, eq=False)
+class Metrics:
+    initial_loss: float
+    final_loss: float
+    convergence_ratio: float
+    smoothness: float
+    instability_events: int
+    spike_points: IntArray  # point indices where the loss rose by a spike (delta i lands on point i+1)
+    nonfinite_points: IntArray  # point indices whose loss was NaN or infinite
+
+
+def fill_forward(values: FloatArray) -> FloatArray:
+    """Replace each non-finite value by the last finite one before it (the first finite one
+    for a leading run), as the seed does; all-non-finite input comes back unchanged."""
+    finite = np.isfinite(values)
+    if finite.all() or not finite.any():
+        return values.copy()
+    source = np.where(finite, np.arange(values.size), -1)
+    np.maximum.accumulate(source, out=source)
+    source[source < 0] = int(np.argmax(finite))
+    return values[source]
+
+
+def spike_mask(deltas: FloatArray, window: int, sigma: float) -> BoolArray:
+    """Which deltas are instability events under the seed's rule.
+
+    A delta counts when the loss rose and the rise exceeds ``sigma`` times the median |delta|
+    of its centred neighbourhood (``window // 2`` each side, the point itself left out). A
+    curve with fewer deltas than ``window`` is judged against the global median instead, and
+    a zero global median means no events at all.
+    """
+    n = deltas.size
+    mask = np.zeros(n, dtype=np.bool_)
+    if n == 0:
+        return mask
+    magnitude = np.abs(deltas)
+    rising = deltas > 0.0
+    if n < window:
+        baseline = float(np.median(magnitude))
+        if baseline == 0.0:
+            return mask
+        return rising & (deltas > sigma * baseline)
+
+    half = window // 2
+    candidates = np.flatnonzero(rising)
+    interior = candidates[(candidates >= half) & (candidates < n - half)]
+    edges = candidates[(candidates < half) | (candidates >= n - half)]
+
+    # Interior points have exactly 2*half neighbours: the median is the mean of the two middle ones.
+    offsets = np.concatenate([np.arange(-half, 0), np.arange(1, half + 1)])
+    rows = max(1, _GATHER_BUDGET // max(1, offsets.size))
+    for start in range(0, interior.size, rows):
+        chunk = interior[start : start + rows]
+        neighbours = magnitude[chunk[:, None] + offsets[None, :]]
+        neighbours.partition((half - 1, half), axis=1)
+        with np.errstate(over="ignore"):
+            baseline_row = (neighbours[:, half - 1] + neighbours[:, half]) / 2.0
+            mask[chunk] = deltas[chunk] > sigma * baseline_row
+
+    # At most window+1 edge points, each with a shorter, clipped neighbourhood.
+    for i in edges.tolist():
+        lo, hi = max(0, i - half), min(n, i + half + 1)
+        around = np.concatenate([magnitude[lo:i], magnitude[i + 1 : hi]])
+        with np.errstate(over="ignore"):
+            baseline = float(np.median(around)) if around.size else float(magnitude[i])
+        mask[i] = baseline == 0.0 or float(deltas[i]) > sigma * baseline
+    return mask
+
+
+def compute_metrics(values: FloatArray, *, rolling_window: int, spike_sigma: float) -> Metrics:
+    """The seed's metrics for a curve of at least one point (non-finite values as +inf)."""
+    nonfinite = np.flatnonzero(~np.isfinite(values))
+    if nonfinite.size == values.size:
+        return Metrics(
+            initial_loss=float("nan"),
+            final_loss=float("nan"),
+            convergence_ratio=float("nan"),
+            smoothness=0.0,
+            instability_events=int(values.size),
+            spike_points=np.empty(0, dtype=np.int64),
+            nonfinite_points=nonfinite.astype(np.int64),
+        )
+    filled = fill_forward(values)
+    initial, final = float(filled[0]), float(filled[-1])
+    ratio = final / initial if initial != 0.0 else float("inf")
+
+    with np.errstate(over="ignore", invalid="ignore"):
+        deltas = np.diff(filled)
+        var_loss = float(filled.var())
+        var_delta = float(deltas.var()) if deltas.size else 0.0
+    # Python's max(0.0, nan) is 0.0: the seed's clip turns an overflowed ratio into 0.
+    smoothness = max(0.0, 1.0 - var_delta / var_loss) if var_loss > 0.0 else 0.0
+
+    spikes = np.flatnonzero(spike_mask(deltas, rolling_window, spike_sigma)) + 1
+    return Metrics(
+        initial_loss=initial,
+        final_loss=final,
+        convergence_ratio=ratio,
+        smoothness=smoothness,
+        instability_events=int(spikes.size + nonfinite.size),
+        spike_points=spikes.astype(np.int64),
+        nonfinite_points=nonfinite.astype(np.int64),
+    )
+
+
+def sample_indices(n: int, cap: int = 512) -> IntArray:
+    """The seed's uniform-stride down-sampling: every ceil(n/cap)-th point, plus the last.
+
+    The seed's rule returns cap+1 points for some lengths (n=1024, cap=512); there we apply the
+    same rule with cap-1, so the result never exceeds ``cap`` and equals the seed's elsewhere.
+    """
+    picked = _stride_sample(n, cap)
+    return picked if picked.size <= cap else _stride_sample(n, cap - 1)
+
+
+def _stride_sample(n: int, cap: int) -> IntArray:
+    if n <= cap:
+        return np.arange(n, dtype=np.int64)
+    stride = (n + cap - 1) // cap
+    picked = np.arange(0, n, stride, dtype=np.int64)
+    if picked[-1] != n - 1:
+        picked = np.append(picked, np.int64(n - 1))
+    return picked

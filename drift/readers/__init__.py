@@ -1,0 +1,1 @@
+"""Readers turn log files into curves; they know formats, nothing about thresholds."""

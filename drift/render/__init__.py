@@ -1,0 +1,1 @@
+"""Renderers turn an Outcome into what people and machines read; they compute nothing new."""

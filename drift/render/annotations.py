@@ -1,0 +1,93 @@
+"""Annotations: one per failed threshold per run, the most important first.
+
+GitHub shows at most 10 annotations of each kind per step; the rest would vanish silently, so
+we stop at 10 and add one notice that says how many more the summary holds.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+
+from drift.gate import Outcome, RunResult, Verdict, fails_gate
+from drift.ghactions import Annotation
+from drift.render.text import num
+
+PER_KIND = 10
+_SETTING = {
+    "smoothness": "min-smoothness",
+    "convergence_ratio": "max-convergence-ratio",
+    "instability_events": "max-instability-events",
+}
+
+
+def _level(run: RunResult, fail_on: str) -> str:
+    return "error" if fails_gate(run.verdict, fail_on) else "warning"
+
+
+def _for_run(run: RunResult, fail_on: str) -> list[Annotation]:
+    level = _level(run, fail_on)
+    if run.verdict is Verdict.ERROR:
+        pos = run.error_position
+        return [
+            Annotation(
+                level,
+                f"{run.name}: {run.message}",
+                "training-drift: unreadable log",
+                pos.file if pos else (run.files[0] if run.files else None),
+                pos.line if pos else None,
+            )
+        ]
+    out = []
+    for check in run.failed:
+        op = "<" if check.op == ">=" else ">"
+        message = (
+            f"{run.name}: {check.metric} = {num(check.value)} {op} {num(check.threshold)} ({_SETTING[check.metric]})"
+        )
+        if check.metric == "instability_events" and check.position is not None:
+            message += f"; first event at step {_first_event_step(run)}"
+        pos = check.position
+        out.append(
+            Annotation(
+                level, message, f"training-drift: {check.metric}", pos.file if pos else None, pos.line if pos else None
+            )
+        )
+    return out
+
+
+def _first_event_step(run: RunResult) -> str:
+    return str(run.events[0].step) if run.events else "?"
+
+
+def build_annotations(
+    outcome: Outcome, no_logs_message: str | None = None, if_no_logs: str = "error"
+) -> list[Annotation]:
+    """All annotations in emit order, already capped, with the closing notice if any were cut."""
+    wanted: list[Annotation] = []
+    if no_logs_message is not None and if_no_logs != "ignore":
+        wanted.append(
+            Annotation("error" if if_no_logs == "error" else "warning", no_logs_message, "training-drift: no logs")
+        )
+    for run in outcome.runs:  # already worst first
+        wanted += _for_run(run, outcome.fail_on)
+    # Errors first (they explain the red check), then warnings; order within a kind is kept.
+    wanted.sort(key=lambda a: 0 if a.level == "error" else 1)
+    shown: list[Annotation] = []
+    cut: Counter[str] = Counter()
+    per_kind: Counter[str] = Counter()
+    for item in wanted:
+        if per_kind[item.level] < PER_KIND:
+            shown.append(item)
+            per_kind[item.level] += 1
+        else:
+            cut[item.level] += 1
+    if cut:
+        detail = " and ".join(f"{n} {kind}{'s' if n > 1 else ''}" for kind, n in sorted(cut.items()))
+        shown.append(
+            Annotation(
+                "notice",
+                f"{detail} more: GitHub shows {PER_KIND} annotations of each kind "
+                "per step; every finding is in the job summary and the JSON report.",
+                "training-drift: more findings",
+            )
+        )
+    return shown

@@ -1,0 +1,63 @@
+"""The JSON report: a public interface, documented in the README (schema version ``SCHEMA``)."""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import asdict
+from typing import Any
+
+from drift import __version__
+from drift.gate import Outcome, RunResult
+
+SCHEMA = 1
+
+
+def _number(x: float | None) -> float | None:
+    """Strict JSON has no NaN or Infinity: they become null."""
+    return x if x is not None and math.isfinite(x) else None
+
+
+def run_entry(run: RunResult) -> dict[str, Any]:
+    m = run.metrics
+    metrics = {
+        "initial_loss": _number(m.initial_loss) if m else None,
+        "final_loss": _number(m.final_loss) if m else None,
+        "convergence_ratio": _number(m.convergence_ratio) if m else None,
+        "smoothness": _number(m.smoothness) if m else None,
+        "instability_events": m.instability_events if m else None,
+        "num_steps": run.num_steps,
+        "num_log_files": len(run.files),
+    }
+    return {
+        "name": run.name,
+        "source": {"format": "dlm", "files": list(run.files)},
+        "verdict": run.verdict.value,
+        "score": _number(run.score),
+        "message": run.message,
+        "metrics": metrics,
+        "thresholds": asdict(run.settings),
+        "failed_checks": [
+            {"metric": c.metric, "value": _number(float(c.value)), "op": c.op, "threshold": c.threshold}
+            for c in run.failed
+        ],
+        "spike_steps": [e.step for e in run.events if e.kind == "spike"],
+        "nonfinite_steps": [e.step for e in run.events if e.kind == "non-finite"],
+        "skipped_lines": run.skipped_lines,
+        "ignored_records": run.ignored_records,
+        "curve_sampled": [[step, _number(loss)] for step, loss in run.curve_sampled],
+    }
+
+
+def to_json(outcome: Outcome) -> str:
+    body = {
+        "schema": SCHEMA,
+        "tool": "training-drift",
+        "version": __version__,
+        "verdict": outcome.verdict.value,
+        "passed": outcome.passed,
+        "fail_on": outcome.fail_on,
+        "notes": list(outcome.notes),
+        "runs": [run_entry(run) for run in outcome.runs],
+    }
+    return json.dumps(body, indent=1, allow_nan=False, ensure_ascii=False) + "\n"

@@ -1,0 +1,153 @@
+"""The job summary (GITHUB_STEP_SUMMARY) in GitHub-flavoured Markdown.
+
+GitHub drops a step summary over 1 MiB whole, so the page is assembled against a byte budget:
+the verdict and the worst runs first; whatever does not fit is counted in a closing note.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+
+from drift import __version__
+from drift.gate import Check, Outcome, RunResult, Verdict
+from drift.render.chart import mermaid, sparkline
+from drift.render.text import code, md, num
+
+LIMIT_BYTES = 1_000_000  # GitHub's hard limit is 1 MiB; keep room for the closing note
+MAX_CHARTS = 25  # Mermaid charts are heavy for the browser; the table has a sparkline for every run
+
+ICON = {Verdict.PASS: "✅", Verdict.SKIP: "⏭️", Verdict.WARN: "⚠️", Verdict.ERROR: "❌"}
+_SETTING = {
+    "smoothness": "min-smoothness",
+    "convergence_ratio": "max-convergence-ratio",
+    "instability_events": "max-instability-events",
+}
+
+
+def _cell(check: Check | None) -> str:
+    if check is None:
+        return "–"
+    threshold = num(check.threshold) if isinstance(check.threshold, float) else str(check.threshold)
+    mark = "✅" if check.passed else "❌"
+    return f"{num(check.value)} {mark} ({check.op} {threshold})"
+
+
+def _row(run: RunResult) -> str:
+    checks = {c.metric: c for c in run.checks}
+    final = num(run.metrics.final_loss) if run.metrics else "–"
+    spark = sparkline(run.curve_sampled) if run.curve_sampled else ""
+    return (
+        f"| {code(run.name, 120)} | {ICON[run.verdict]} {run.verdict.value.upper()} | {final} "
+        f"| {_cell(checks.get('convergence_ratio'))} | {_cell(checks.get('smoothness'))} "
+        f"| {_cell(checks.get('instability_events'))} | {run.num_steps} | {spark} |"
+    )
+
+
+def _reasons(run: RunResult) -> list[str]:
+    items = []
+    if run.verdict in (Verdict.ERROR, Verdict.SKIP):
+        items.append(md(run.message, 400))
+    for check in run.failed:
+        op = "<" if check.op == ">=" else ">"
+        items.append(f"`{check.metric}` = {num(check.value)} {op} {num(check.threshold)} (`{_SETTING[check.metric]}`)")
+    spikes = [e for e in run.events if e.kind == "spike"]
+    nonfinite = [e for e in run.events if e.kind == "non-finite"]
+    if spikes:
+        shown = ", ".join(f"step {e.step} (+{num(e.rise)}, {code(str(e.position), 100)})" for e in spikes[:5])
+        more = f" and {len(spikes) - 5} more" if len(spikes) > 5 else ""
+        items.append(f"{len(spikes)} loss spike(s): {shown}{more}")
+    if nonfinite:
+        shown = ", ".join(f"step {e.step} ({code(str(e.position), 100)})" for e in nonfinite[:5])
+        more = f" and {len(nonfinite) - 5} more" if len(nonfinite) > 5 else ""
+        items.append(f"{len(nonfinite)} non-finite loss(es): {shown}{more}")
+    if run.skipped_lines:
+        where = code(str(run.first_skipped), 120) if run.first_skipped else ""
+        items.append(f"{run.skipped_lines} broken line(s) skipped, the first at {where}")
+    if run.ignored_records:
+        items.append(f"{run.ignored_records} step record(s) without a numeric {code(run.settings.metric, 60)} ignored")
+    return [f"- {item}" for item in items]
+
+
+def _section(run: RunResult, with_chart: bool) -> str:
+    lines = [f"### {ICON[run.verdict]} {code(run.name, 120)}: {run.verdict.value.upper()}", ""]
+    lines += _reasons(run)
+    if run.metrics is not None:
+        lines += ["", f"{run.num_steps} steps from {len(run.files)} file(s); score {num(run.score, 3)}."]
+    if with_chart and run.curve_sampled:
+        chart = mermaid(run.curve_sampled, [e.step for e in run.events], run.settings.metric)
+        if chart:
+            lines += ["", chart]
+    return "\n".join(lines) + "\n\n"
+
+
+def headline(outcome: Outcome) -> str:
+    counts = Counter(run.verdict for run in outcome.runs)
+    tally = ", ".join(
+        f"{counts[v]} {v.value}" for v in (Verdict.ERROR, Verdict.WARN, Verdict.SKIP, Verdict.PASS) if counts[v]
+    )
+    gate = "passed" if outcome.passed else "failed"
+    return (
+        f"{ICON[outcome.verdict]} training-drift: {outcome.verdict.value.upper()}, the gate {gate} "
+        f"({len(outcome.runs)} run(s){': ' + tally if tally else ''}; fail-on: {outcome.fail_on})"
+    )
+
+
+def render_summary(outcome: Outcome, report_path: str | None = None, limit: int = LIMIT_BYTES) -> str:
+    parts: list[str] = [f"## {headline(outcome)}\n\n"]
+    for note in outcome.notes:
+        parts.append(f"> {md(note, 500)}\n\n")
+    used = sum(len(p.encode()) for p in parts)
+    reserve = 2_000  # the closing notes
+    table = [
+        "| Run | Verdict | Final loss | Convergence ratio | Smoothness | Instability events | Steps | Curve |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    table_bytes = sum(len(line.encode()) + 1 for line in table)
+    rows_shown = 0
+    for run in outcome.runs:
+        row = _row(run)
+        if used + table_bytes + len(row.encode()) + 1 + reserve > limit:
+            break
+        table.append(row)
+        table_bytes += len(row.encode()) + 1
+        rows_shown += 1
+    if outcome.runs:
+        parts.append("\n".join(table) + "\n\n")
+        used += table_bytes + 1
+
+    sections_shown, charts = 0, 0
+    for run in outcome.runs:
+        needs_section = run.verdict is not Verdict.PASS or charts < MAX_CHARTS
+        if not needs_section:
+            continue
+        section = _section(run, with_chart=charts < MAX_CHARTS)
+        size = len(section.encode())
+        if used + size + reserve > limit:
+            section = _section(run, with_chart=False)
+            size = len(section.encode())
+            if used + size + reserve > limit:
+                break
+        elif run.curve_sampled and charts < MAX_CHARTS:
+            charts += 1
+        parts.append(section)
+        used += size
+        sections_shown += 1
+
+    omitted_rows = len(outcome.runs) - rows_shown
+    detailed = sum(1 for run in outcome.runs if run.verdict is not Verdict.PASS)
+    omitted_notes = []
+    if omitted_rows:
+        omitted_notes.append(f"{omitted_rows} run(s) left out of the table")
+    if sections_shown < detailed:
+        omitted_notes.append(f"details of {detailed - sections_shown} failing or skipped run(s) left out")
+    charted = sum(1 for run in outcome.runs if run.curve_sampled)
+    if charted > charts:
+        omitted_notes.append(f"charts drawn for {charts} of {charted} curves (every row has a sparkline)")
+    if omitted_notes:
+        where = f" in {code(report_path, 200)}" if report_path else " in the JSON report"
+        parts.append(
+            f"> [!NOTE]\n> To stay under GitHub's 1 MiB summary limit: {'; '.join(omitted_notes)}. "
+            f"Every run is{where}.\n\n"
+        )
+    parts.append(f"<sub>training-drift {__version__}</sub>\n")
+    return "".join(parts)

@@ -1,0 +1,50 @@
+"""A plain-text table for the terminal (the local command)."""
+
+from __future__ import annotations
+
+from drift.gate import Outcome, RunResult, Verdict
+from drift.render.chart import sparkline
+from drift.render.summary import headline
+from drift.render.text import num, plain
+
+_COLOUR = {Verdict.PASS: "32", Verdict.SKIP: "36", Verdict.WARN: "33", Verdict.ERROR: "31"}
+
+
+def _cells(run: RunResult) -> list[str]:
+    checks = {c.metric: c for c in run.checks}
+
+    def cell(metric: str) -> str:
+        check = checks.get(metric)
+        if check is None:
+            return "-"
+        return f"{num(check.value)}{'' if check.passed else '!'}"
+
+    return [
+        plain(run.name, 48),
+        run.verdict.value.upper(),
+        num(run.metrics.final_loss) if run.metrics else "-",
+        cell("convergence_ratio"),
+        cell("smoothness"),
+        cell("instability_events"),
+        str(run.num_steps),
+        sparkline(run.curve_sampled, 20) if run.curve_sampled else "",
+    ]
+
+
+def render_table(outcome: Outcome, colour: bool = False) -> str:
+    header = ["run", "verdict", "final", "conv.ratio", "smooth", "events", "steps", "curve"]
+    rows = [_cells(run) for run in outcome.runs]
+    widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
+    lines = ["  ".join(h.ljust(w) for h, w in zip(header, widths, strict=True))]
+    for run, row in zip(outcome.runs, rows, strict=True):
+        text = "  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip()
+        if colour:
+            text = f"\033[{_COLOUR[run.verdict]}m{text}\033[0m"
+        lines.append(text)
+    details = []
+    for run in outcome.runs:
+        if run.verdict is not Verdict.PASS:
+            details.append(f"- {plain(run.name, 80)}: {plain(run.message, 400)}")
+    notes = [f"note: {plain(n, 400)}" for n in outcome.notes]
+    tail = "(! marks a failed threshold)"
+    return "\n".join([*lines, "", *details, *notes, "", headline(outcome), tail])

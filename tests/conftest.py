@@ -1,0 +1,191 @@
+"""Shared fixtures: a runner-like environment for entrypoint.py, and log writers."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+SHARED = ROOT.parent / "shared"
+
+
+def action_defaults() -> dict[str, str]:
+    """Every input of action.yml with its default, as the runner sets them."""
+    spec = yaml.safe_load((ROOT / "action.yml").read_text(encoding="utf-8"))
+    return {name: str(body.get("default", "")) for name, body in spec["inputs"].items()}
+
+
+def parse_output_file(text: str) -> dict[str, str]:
+    """Parse GITHUB_OUTPUT the way the runner does (heredoc and name=value forms)."""
+    out: dict[str, str] = {}
+    lines = text.split("\n")
+    i = 0
+    while i < len(lines):
+        line = lines[i]
+        if not line:
+            i += 1
+            continue
+        if "<<" in line and ("=" not in line or line.index("<<") < line.index("=")):
+            name, delimiter = line.split("<<", 1)
+            body = []
+            i += 1
+            while lines[i] != delimiter:
+                body.append(lines[i])
+                i += 1
+            out[name] = "\n".join(body)
+        else:
+            name, value = line.split("=", 1)
+            out[name] = value
+        i += 1
+    return out
+
+
+_COMMAND = re.compile(r"^::([a-z-]+)(?: ([^:]*))?::(.*)$")
+
+
+def workflow_commands(stdout: str) -> list[tuple[str, dict[str, str], str]]:
+    """The workflow commands the runner would act on, honouring ::stop-commands::."""
+    found = []
+    stop_token: str | None = None
+    for line in stdout.splitlines():
+        match = _COMMAND.match(line.strip())
+        if stop_token is not None:
+            if line.strip() == f"::{stop_token}::":
+                stop_token = None
+            continue
+        if not match:
+            continue
+        name, props, data = match.groups()
+        if name == "stop-commands":
+            stop_token = data
+            continue
+        properties = {}
+        for pair in (props or "").split(","):
+            if "=" in pair:
+                key, value = pair.split("=", 1)
+                properties[key] = _unescape(value)
+        found.append((name, properties, _unescape(data)))
+    return found
+
+
+def _unescape(value: str) -> str:
+    return value.replace("%0D", "\r").replace("%0A", "\n").replace("%3A", ":").replace("%2C", ",").replace("%25", "%")
+
+
+@dataclass
+class ActionResult:
+    code: int
+    stdout: str
+    stderr: str
+    outputs: dict[str, str]
+    summary: str
+    workspace: Path
+
+    @property
+    def commands(self) -> list[tuple[str, dict[str, str], str]]:
+        return workflow_commands(self.stdout)
+
+    def annotations(self, level: str | None = None) -> list[tuple[str, dict[str, str], str]]:
+        kinds = (level,) if level else ("error", "warning", "notice")
+        return [c for c in self.commands if c[0] in kinds]
+
+    @property
+    def report(self) -> dict[str, Any]:
+        path = self.workspace / (self.outputs.get("report-path") or "training-drift-report.json")
+        return json.loads(path.read_text(encoding="utf-8"))
+
+
+RunAction = Callable[..., ActionResult]
+
+
+@pytest.fixture
+def workspace(tmp_path: Path) -> Path:
+    ws = tmp_path / "workspace"
+    ws.mkdir()
+    return ws
+
+
+@pytest.fixture
+def run_action(workspace: Path, tmp_path: Path) -> RunAction:
+    """Run entrypoint.py in a subprocess with the runner's environment."""
+
+    def run(**inputs: str) -> ActionResult:
+        files = tmp_path / "file_commands"
+        files.mkdir(exist_ok=True)
+        output, summary = files / "set_output", files / "step_summary"
+        output.write_text("")
+        summary.write_text("")
+        env = {key: value for key, value in os.environ.items() if not key.startswith(("INPUT_", "GITHUB_"))}
+        values = action_defaults()
+        values.update({name.replace("_", "-"): value for name, value in inputs.items()})
+        for name, value in values.items():
+            env[f"INPUT_{name.upper()}"] = value
+        env.update(
+            GITHUB_WORKSPACE=str(workspace),
+            GITHUB_OUTPUT=str(output),
+            GITHUB_STEP_SUMMARY=str(summary),
+            GITHUB_ACTIONS="true",
+            CI="true",
+            RUNNER_TEMP=str(tmp_path),
+        )
+        proc = subprocess.run(
+            [sys.executable, str(ROOT / "entrypoint.py")],
+            cwd=workspace,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        return ActionResult(
+            proc.returncode,
+            proc.stdout,
+            proc.stderr,
+            parse_output_file(output.read_text()),
+            summary.read_text(encoding="utf-8"),
+            workspace,
+        )
+
+    return run
+
+
+def step_line(step: int, loss: Any, **extra: Any) -> str:
+    """A step record in dlm's shape (sort_keys=True), with ``loss`` written as given."""
+    record = {
+        "grad_norm": 0.3,
+        "loss": loss,
+        "lr": 0.0001,
+        "step": step,
+        "timestamp": "2026-04-26T06:25:17",
+        "tokens_per_sec": 1234.5,
+        "type": "step",
+        **extra,
+    }
+    return json.dumps(record, sort_keys=True)
+
+
+def write_store(root: Path, curves: Iterable[Iterable[tuple[int, float]]], *, banner: bool = True) -> Path:
+    """A dlm store at ``root``: one train-*.jsonl per curve, in chronological name order."""
+    logs = root / "logs"
+    logs.mkdir(parents=True, exist_ok=True)
+    for index, curve in enumerate(curves, start=1):
+        lines = [json.dumps({"run_id": index, "type": "banner"}, sort_keys=True)] if banner else []
+        lines += [step_line(step, loss) for step, loss in curve]
+        (logs / f"train-{index:06d}-20260426T06{index:02d}00.jsonl").write_text("\n".join(lines) + "\n")
+    return root
+
+
+def decaying(n: int = 50, start: float = 5.0, rate: float = 0.05) -> list[tuple[int, float]]:
+    """A smooth, monotone decay: passes the default gate."""
+    import math
+
+    return [(step, start * math.exp(-rate * step) + 0.5) for step in range(n)]
