@@ -100,7 +100,7 @@ FIELDS: tuple[Field, ...] = (
         "spike-sigma",
         "float",
         3.0,
-        "A loss increase is a spike when it exceeds this many times the median |Δloss| around it.",
+        "A loss increase is a spike when it exceeds this many times the median absolute Δloss around it.",
         "run",
         low=0.0,
         low_open=True,

@@ -81,12 +81,18 @@ def discover(patterns: Sequence[str], workspace: Path, *, confine: bool = True) 
 
     for pattern in patterns:
         magic = glob.has_magic(pattern)
-        matches = sorted(glob.glob(pattern, root_dir=workspace, recursive=True))
+        matches = _expand(pattern, workspace)
         if not matches:
             unmatched.append(pattern)
             continue
         for match in matches:
             path = Path(match) if Path(match).is_absolute() else workspace / match
+            if not (path.is_file() or path.is_dir()):  # dangling link, symlink loop, socket...
+                if not magic:
+                    store_for(path, True).error = f"{_display(path, workspace)} is not a readable file or folder"
+                else:
+                    ignored += 1
+                continue
             if confine and not _inside(path, root):
                 store_for(path, True).error = f"{_display(path, workspace)} resolves outside the workspace"
                 continue
@@ -98,23 +104,34 @@ def discover(patterns: Sequence[str], workspace: Path, *, confine: bool = True) 
                 store = store_for(folder, not magic)
                 store.picked[path.name] = path
                 store.logs_dir = path.parent
-            elif path.is_dir():
-                if (path / "logs").is_dir():
-                    store = store_for(path, not magic)
-                    store.whole, store.logs_dir = True, path / "logs"
-                elif path.name == "logs" or any(path.glob(LOG_GLOB)):
-                    store = store_for(path.parent if path.name == "logs" else path, not magic)
-                    store.whole, store.logs_dir = True, path
-                elif not magic:
-                    store_for(path, True)  # the seed's SKIP: a store with no logs/ folder
-                else:
-                    ignored += 1
+            elif (path / "logs").is_dir():
+                store = store_for(path, not magic)
+                store.whole, store.logs_dir = True, path / "logs"
+            elif path.name == "logs" or any(path.glob(LOG_GLOB)):
+                store = store_for(path.parent if path.name == "logs" else path, not magic)
+                store.whole, store.logs_dir = True, path
+            elif not magic:
+                store_for(path, True)  # the seed's SKIP: a store with no logs/ folder
             else:
                 ignored += 1
 
     runs = [_finish(store, workspace, root, confine) for store in stores.values()]
     runs.sort(key=lambda run: run.name)
     return Discovery(tuple(runs), tuple(unmatched), ignored)
+
+
+def _expand(pattern: str, workspace: Path) -> list[str]:
+    """Matches of one pattern, sorted. ``**`` goes through pathlib, which does not follow
+    symlinked folders there: a hostile symlink loop cannot make the walk explode."""
+    if "**" not in pattern:
+        return sorted(glob.glob(pattern, root_dir=workspace, recursive=False))
+    as_path = Path(pattern)
+    base = Path(as_path.anchor) if as_path.is_absolute() else workspace
+    relative = as_path.relative_to(as_path.anchor).as_posix() if as_path.is_absolute() else pattern
+    try:
+        return sorted(str(match) for match in base.glob(relative))
+    except (OSError, ValueError):
+        return []
 
 
 def _finish(store: _Store, workspace: Path, root: Path, confine: bool) -> RunSource:

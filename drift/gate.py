@@ -34,6 +34,7 @@ class Check:
     op: str  # "<=" or ">="
     threshold: float
     passed: bool
+    setting: str  # the input that sets the threshold
     position: Position | None = None  # where an annotation should point
 
 
@@ -118,26 +119,23 @@ def judge(name: str, curve: Curve, settings: RunSettings) -> RunResult:
 def _checks(curve: Curve, metrics: Metrics, settings: RunSettings) -> tuple[Check, ...]:
     last = curve.position(len(curve) - 1)
     first_event = min([*metrics.spike_points.tolist(), *metrics.nonfinite_points.tolist()], default=None)
-    smooth, ratio = metrics.smoothness, metrics.convergence_ratio
-    events = metrics.instability_events
+    smooth, ratio, events = metrics.smoothness, metrics.convergence_ratio, metrics.instability_events
+    low_smooth, high_ratio, high_events = (
+        settings.min_smoothness,
+        settings.max_convergence_ratio,
+        settings.max_instability_events,
+    )
+    # Smoothness is a property of the whole curve: point at the file, not a line.
     return (
-        Check(
-            "smoothness", smooth, ">=", settings.min_smoothness, smooth >= settings.min_smoothness, Position(last.file)
-        ),
-        Check(
-            "convergence_ratio",
-            ratio,
-            "<=",
-            settings.max_convergence_ratio,
-            ratio <= settings.max_convergence_ratio,
-            last,
-        ),
+        Check("smoothness", smooth, ">=", low_smooth, smooth >= low_smooth, "min-smoothness", Position(last.file)),
+        Check("convergence_ratio", ratio, "<=", high_ratio, ratio <= high_ratio, "max-convergence-ratio", last),
         Check(
             "instability_events",
             events,
             "<=",
-            settings.max_instability_events,
-            events <= settings.max_instability_events,
+            high_events,
+            events <= high_events,
+            "max-instability-events",
             curve.position(first_event) if first_event is not None else None,
         ),
     )

@@ -13,11 +13,6 @@ from drift.ghactions import Annotation
 from drift.render.text import num
 
 PER_KIND = 10
-_SETTING = {
-    "smoothness": "min-smoothness",
-    "convergence_ratio": "max-convergence-ratio",
-    "instability_events": "max-instability-events",
-}
 
 
 def _level(run: RunResult, fail_on: str) -> str:
@@ -40,9 +35,7 @@ def _for_run(run: RunResult, fail_on: str) -> list[Annotation]:
     out = []
     for check in run.failed:
         op = "<" if check.op == ">=" else ">"
-        message = (
-            f"{run.name}: {check.metric} = {num(check.value)} {op} {num(check.threshold)} ({_SETTING[check.metric]})"
-        )
+        message = f"{run.name}: {check.metric} = {num(check.value)} {op} {num(check.threshold)} ({check.setting})"
         if check.metric == "instability_events" and check.position is not None:
             message += f"; first event at step {_first_event_step(run)}"
         pos = check.position

@@ -17,11 +17,7 @@ LIMIT_BYTES = 1_000_000  # GitHub's hard limit is 1 MiB; keep room for the closi
 MAX_CHARTS = 25  # Mermaid charts are heavy for the browser; the table has a sparkline for every run
 
 ICON = {Verdict.PASS: "✅", Verdict.SKIP: "⏭️", Verdict.WARN: "⚠️", Verdict.ERROR: "❌"}
-_SETTING = {
-    "smoothness": "min-smoothness",
-    "convergence_ratio": "max-convergence-ratio",
-    "instability_events": "max-instability-events",
-}
+_SHOW_OP = {">=": "≥", "<=": "≤"}
 
 
 def _cell(check: Check | None) -> str:
@@ -29,7 +25,7 @@ def _cell(check: Check | None) -> str:
         return "–"
     threshold = num(check.threshold) if isinstance(check.threshold, float) else str(check.threshold)
     mark = "✅" if check.passed else "❌"
-    return f"{num(check.value)} {mark} ({check.op} {threshold})"
+    return f"{num(check.value)} {mark} ({_SHOW_OP[check.op]} {threshold})"
 
 
 def _row(run: RunResult) -> str:
@@ -48,8 +44,8 @@ def _reasons(run: RunResult) -> list[str]:
     if run.verdict in (Verdict.ERROR, Verdict.SKIP):
         items.append(md(run.message, 400))
     for check in run.failed:
-        op = "<" if check.op == ">=" else ">"
-        items.append(f"`{check.metric}` = {num(check.value)} {op} {num(check.threshold)} (`{_SETTING[check.metric]}`)")
+        side = "below" if check.op == ">=" else "above"
+        items.append(f"`{check.metric}` {num(check.value)} is {side} `{check.setting}` {num(check.threshold)}")
     spikes = [e for e in run.events if e.kind == "spike"]
     nonfinite = [e for e in run.events if e.kind == "non-finite"]
     if spikes:

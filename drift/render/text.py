@@ -21,19 +21,12 @@ def md(text: str, limit: int = 200) -> str:
 
 
 def code(text: str, limit: int = 200) -> str:
-    """Untrusted text as a GFM code span: shown literally, never parsed as HTML or Markdown.
+    """Untrusted text in monospace: a ``<code>`` element around fully escaped content.
 
-    The fence is one backtick longer than the longest backtick run inside; ``|`` is escaped
-    because GFM splits table cells before it parses code spans.
+    A Markdown code span would show ``<`` literally but leave it raw in the file; here every
+    ``<`` from the text is an entity, so the only tags in the summary are our own.
     """
-    flat = "".join(ch if ch.isprintable() else " " for ch in text)
-    if len(flat) > limit:
-        flat = flat[: limit - 1] + "…"
-    flat = flat.replace("|", "\\|")
-    longest = max((len(run) for run in re.findall(r"`+", flat)), default=0)
-    fence = "`" * (longest + 1)
-    pad = " " if flat.startswith(("`", " ")) or flat.endswith(("`", " ")) or not flat else ""
-    return f"{fence}{pad}{flat}{pad}{fence}"
+    return f"<code>{md(text, limit)}</code>"
 
 
 def plain(text: str, limit: int = 200) -> str:
