@@ -9,6 +9,7 @@ import numpy.typing as npt
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
+SmallIntArray = npt.NDArray[np.int32]
 
 
 @dataclass(frozen=True)
@@ -28,13 +29,14 @@ class Curve:
 
     steps: IntArray
     values: FloatArray
-    file_index: IntArray  # index into ``files`` for each point
+    file_index: SmallIntArray  # index into ``files`` for each point
     line: IntArray  # 1-based line of each point in its file
     files: tuple[str, ...]  # display paths of every file read, in read order
     skipped_lines: int = 0  # broken lines after the first, skipped as the seed does
     first_skipped: Position | None = None
     ignored_records: int = 0  # step records whose step or metric is missing or not a number
     fields_seen: tuple[str, ...] = field(default=())  # a step record's keys, for a missing-metric hint
+    oversized_steps: int = 0  # distinct steps beyond int64: left out, but counted for the SKIP rule
 
     def __len__(self) -> int:
         return int(self.steps.size)

@@ -12,6 +12,8 @@ from drift.config import RunSettings
 from drift.curve import Curve, Position
 from drift.metrics import Metrics, compute_metrics, fill_forward, sample_indices
 
+EVENT_DETAILS = 50  # events reported with file, line and size; all their steps are kept
+
 
 class Verdict(enum.Enum):
     PASS = "pass"  # noqa: S105 - a verdict, not a password
@@ -57,12 +59,15 @@ class RunResult:
     metrics: Metrics | None = None
     num_steps: int = 0
     checks: tuple[Check, ...] = ()
-    events: tuple[Event, ...] = ()
+    events: tuple[Event, ...] = ()  # the first EVENT_DETAILS events, with where they came from
+    spike_steps: tuple[int, ...] = ()
+    nonfinite_steps: tuple[int, ...] = ()
     curve_sampled: tuple[tuple[int, float], ...] = ()
     skipped_lines: int = 0
     first_skipped: Position | None = None
     ignored_records: int = 0
     error_position: Position | None = None
+    hint: str | None = None  # how to fix a SKIP or ERROR, beyond the seed's message
 
     @property
     def failed(self) -> tuple[Check, ...]:
@@ -88,14 +93,18 @@ def judge(name: str, curve: Curve, settings: RunSettings) -> RunResult:
         "first_skipped": curve.first_skipped,
         "ignored_records": curve.ignored_records,
     }
-    if len(curve) < settings.min_steps:
-        message = f"only {len(curve)} step records (< min_steps={settings.min_steps}); curve too short to fit reliably"
+    # The seed counts every distinct step, even one too large for its array, before it SKIPs.
+    counted = len(curve) + curve.oversized_steps
+    if counted < settings.min_steps or len(curve) == 0:
+        message = f"only {counted} step records (< min_steps={settings.min_steps}); curve too short to fit reliably"
+        hint = None
         if len(curve) == 0 and curve.ignored_records:
             seen = ", ".join(curve.fields_seen) or "none"
-            message += (
-                f"; {curve.ignored_records} step records have no numeric {settings.metric!r} (fields seen: {seen})"
+            hint = (
+                f"{curve.ignored_records} step record(s) have no numeric {settings.metric!r}; "
+                f"fields seen: {seen}. Set the metric input to one of them."
             )
-        return RunResult(name, Verdict.SKIP, None, message, settings, **common)  # type: ignore[arg-type]
+        return RunResult(name, Verdict.SKIP, None, message, settings, hint=hint, **common)  # type: ignore[arg-type]
 
     metrics = compute_metrics(curve.values, rolling_window=settings.rolling_window, spike_sigma=settings.spike_sigma)
     checks = _checks(curve, metrics, settings)
@@ -111,6 +120,8 @@ def judge(name: str, curve: Curve, settings: RunSettings) -> RunResult:
         metrics=metrics,
         checks=checks,
         events=_events(curve, metrics),
+        spike_steps=tuple(curve.steps[metrics.spike_points].tolist()),
+        nonfinite_steps=tuple(curve.steps[metrics.nonfinite_points].tolist()),
         curve_sampled=sampled,
         **common,  # type: ignore[arg-type]
     )
@@ -162,13 +173,16 @@ def _failure_text(check: Check) -> str:
 
 
 def _events(curve: Curve, metrics: Metrics) -> tuple[Event, ...]:
-    filled_rise = np.diff(fill_forward(curve.values))
-    out = [
-        Event(int(curve.steps[i]), "spike", curve.position(i), float(filled_rise[i - 1]))
-        for i in metrics.spike_points.tolist()
-    ]
-    out += [Event(int(curve.steps[i]), "non-finite", curve.position(i)) for i in metrics.nonfinite_points.tolist()]
-    out.sort(key=lambda event: event.step)
+    """The first EVENT_DETAILS events in step order, with file, line and the size of each rise."""
+    points = np.union1d(metrics.spike_points, metrics.nonfinite_points)[:EVENT_DETAILS]
+    spikes = set(metrics.spike_points.tolist())
+    filled = fill_forward(curve.values) if spikes else curve.values
+    out = []
+    for i in points.tolist():
+        if i in spikes:  # a spike's own value is finite; the rise is from the filled value before it
+            out.append(Event(int(curve.steps[i]), "spike", curve.position(i), float(filled[i] - filled[i - 1])))
+        else:
+            out.append(Event(int(curve.steps[i]), "non-finite", curve.position(i)))
     return tuple(out)
 
 

@@ -11,13 +11,14 @@ from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
+from numpy.lib.stride_tricks import sliding_window_view
 
 from drift.curve import FloatArray, IntArray
 
 BoolArray = npt.NDArray[np.bool_]
 
-# Rows of neighbour values gathered at once in the rolling median; bounds memory to ~32 MB.
-_GATHER_BUDGET = 4_000_000
+# Neighbour values copied at once in the rolling median; bounds its memory to ~8 MB.
+_GATHER_BUDGET = 1_000_000
 
 
 @dataclass(frozen=True, eq=False)
@@ -56,31 +57,34 @@ def spike_mask(deltas: FloatArray, window: int, sigma: float) -> BoolArray:
     if n == 0:
         return mask
     magnitude = np.abs(deltas)
-    rising = deltas > 0.0
     if n < window:
         baseline = float(np.median(magnitude))
         if baseline == 0.0:
             return mask
-        return rising & (deltas > sigma * baseline)
+        return (deltas > 0.0) & (deltas > sigma * baseline)
 
     half = window // 2
-    candidates = np.flatnonzero(rising)
-    interior = candidates[(candidates >= half) & (candidates < n - half)]
-    edges = candidates[(candidates < half) | (candidates >= n - half)]
-
-    # Interior points have exactly 2*half neighbours: the median is the mean of the two middle ones.
-    offsets = np.concatenate([np.arange(-half, 0), np.arange(1, half + 1)])
-    rows = max(1, _GATHER_BUDGET // max(1, offsets.size))
-    for start in range(0, interior.size, rows):
-        chunk = interior[start : start + rows]
-        neighbours = magnitude[chunk[:, None] + offsets[None, :]]
-        neighbours.partition((half - 1, half), axis=1)
+    # Interior points have exactly 2*half neighbours, so the median is the mean of the two middle
+    # ones. Each row of the sliding view holds a point's whole neighbourhood; the point itself is
+    # set to +inf so that it sorts last and drops out of the two middle order statistics. Blocks
+    # bound the temporaries, whatever the length of the curve.
+    windows = sliding_window_view(magnitude, 2 * half + 1) if n > 2 * half else None
+    rows = max(1, _GATHER_BUDGET // (2 * half + 1))
+    for start in range(half, n - half, rows):
+        stop = min(n - half, start + rows)
+        chunk = start + np.flatnonzero(deltas[start:stop] > 0.0)
+        if windows is None or not chunk.size:
+            continue
+        around = windows[chunk - half]
+        around[:, half] = np.inf
+        around.partition((half - 1, half), axis=1)
         with np.errstate(over="ignore"):
-            baseline_row = (neighbours[:, half - 1] + neighbours[:, half]) / 2.0
+            baseline_row = (around[:, half - 1] + around[:, half]) / 2.0
             mask[chunk] = deltas[chunk] > sigma * baseline_row
 
     # At most window+1 edge points, each with a shorter, clipped neighbourhood.
-    for i in edges.tolist():
+    edges = [i for i in [*range(min(half, n)), *range(max(half, n - half), n)] if deltas[i] > 0.0]
+    for i in edges:
         lo, hi = max(0, i - half), min(n, i + half + 1)
         around = np.concatenate([magnitude[lo:i], magnitude[i + 1 : hi]])
         with np.errstate(over="ignore"):

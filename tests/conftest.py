@@ -140,6 +140,7 @@ def run_action(workspace: Path, tmp_path: Path) -> RunAction:
         )
         proc = subprocess.run(
             [sys.executable, str(ROOT / "entrypoint.py")],
+            check=False,
             cwd=workspace,
             env=env,
             capture_output=True,

@@ -12,11 +12,12 @@ import json
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 # The seed's spec defaults (TrainingDriftSpec).
-SEED_DEFAULTS = {
+SEED_DEFAULTS: dict[str, Any] = {
     "min_steps": 10,
     "rolling_window": 10,
     "spike_sigma": 3.0,
@@ -88,11 +89,11 @@ def spike_indices(deltas: np.ndarray, window: int, sigma: float) -> list[int]:
     count = len(deltas)
     if count == 0:
         return []
-    sizes = [abs(float(d)) for d in deltas]
+    sizes = np.abs(np.asarray(deltas, dtype=np.float64))
     found: list[int] = []
     if count < window:
         # Too short for a rolling neighbourhood: one global median.
-        overall = float(np.median(np.array(sizes)))
+        overall = float(np.median(sizes))
         if overall == 0.0:
             return []
         for i in range(count):
@@ -107,16 +108,17 @@ def spike_indices(deltas: np.ndarray, window: int, sigma: float) -> list[int]:
             continue
         start = i - reach if i - reach > 0 else 0
         stop = i + reach + 1 if i + reach + 1 < count else count
-        neighbours = [sizes[j] for j in range(start, stop) if j != i]
-        if not neighbours:
-            neighbours = [sizes[i]]
-        typical = float(np.median(np.array(neighbours)))
+        # The neighbourhood without the point itself (unless the point is all there is).
+        neighbours = np.concatenate((sizes[start:i], sizes[i + 1 : stop]))
+        if neighbours.size == 0:
+            neighbours = sizes[i : i + 1]
+        typical = float(np.median(neighbours))
         if typical == 0.0 or d > sigma * typical:
             found.append(i)
     return found
 
 
-def metrics(losses: np.ndarray, window: int, sigma: float) -> dict[str, object]:
+def metrics(losses: np.ndarray, window: int, sigma: float) -> dict[str, Any]:
     """The seed's ``_compute_metrics``; also returns the spike delta indices it counted."""
     raw = [float(v) for v in np.asarray(losses, dtype=np.float64)]
     bad = [i for i, v in enumerate(raw) if not math.isfinite(v)]
@@ -164,13 +166,13 @@ def metrics(losses: np.ndarray, window: int, sigma: float) -> dict[str, object]:
 
 
 def verdict(
-    m: dict[str, object], min_smoothness: float, max_convergence_ratio: float, max_instability_events: int
+    m: dict[str, Any], min_smoothness: float, max_convergence_ratio: float, max_instability_events: int
 ) -> tuple[str, float, str]:
     """The seed's ``_verdict_from_metrics``: ("pass" | "warn", score, message)."""
-    smooth = float(m["smoothness"])  # type: ignore[arg-type]
-    ratio = float(m["convergence_ratio"])  # type: ignore[arg-type]
-    events = int(m["instability_events"])  # type: ignore[call-overload]
-    final = float(m["final_loss"])  # type: ignore[arg-type]
+    smooth = float(m["smoothness"])
+    ratio = float(m["convergence_ratio"])
+    events = int(m["instability_events"])
+    final = float(m["final_loss"])
     problems = []
     if not smooth >= min_smoothness:
         problems.append("smoothness=" + format(smooth, ".2f") + " < " + str(min_smoothness))

@@ -57,7 +57,7 @@ def test_hostile_store_names_produce_no_commands_and_a_valid_output_file(
     result = run_action(path="runs/*")
     names = {name for name, _, _ in result.commands}
     assert names <= {"group", "endgroup", "error", "warning", "notice"}
-    for level, props, message in result.annotations():
+    for level, props, _message in result.annotations():
         assert props.get("title") in OUR_TITLES
         assert level in {"error", "notice"}
     # Every hostile name made it into the report intact; nothing was dropped.
@@ -97,7 +97,7 @@ def test_hostile_record_fields_stay_inert(run_action: RunAction, workspace: Path
     result = run_action(path="run")
     assert result.code == 0
     assert result.report["runs"][0]["verdict"] == "skip"
-    assert "fields seen" in result.report["runs"][0]["message"]
+    assert "fields seen: type, step, ::error::x" in result.report["runs"][0]["hint"]
     assert [c[0] for c in result.commands] == ["group", "endgroup"]
     assert_no_foreign_html(result.summary)
 

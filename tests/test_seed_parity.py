@@ -2,23 +2,27 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import shutil
 import tempfile
 from pathlib import Path
+from typing import Any
+from unittest import mock
 
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import HealthCheck, Phase, assume, given, settings
 from hypothesis import strategies as st
 
 from drift.config import RunSettings, build_settings
 from drift.curve import Curve
 from drift.errors import LogError
 from drift.evaluate import evaluate
-from drift.gate import judge
-from drift.metrics import compute_metrics, sample_indices, spike_mask
+from drift.gate import RunResult, judge
+from drift.metrics import Metrics, compute_metrics, sample_indices, spike_mask
+from drift.readers import dlm
 from drift.readers.dlm import LogFile, read_dlm
 from tests import seed_reference as ref
 
@@ -29,7 +33,10 @@ INF, NAN = math.inf, math.nan
 def examples(count: int) -> settings:
     """Modest example counts (the whole file runs in well under a minute), no deadline."""
     return settings(
-        max_examples=count, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large]
+        max_examples=count,
+        deadline=None,
+        suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+        phases=[Phase.explicit, Phase.reuse, Phase.generate, Phase.target, Phase.shrink],  # no slow "explain"
     )
 
 
@@ -40,6 +47,8 @@ def same_float(a: float, b: float) -> bool:
         return math.isnan(a) and math.isnan(b)
     if math.isinf(a) or math.isinf(b):
         return a == b
+    if a == 0.0 and b == 0.0:  # -0.0 and 0.0 print differently ("-0.000"), so they differ here
+        return math.copysign(1.0, a) == math.copysign(1.0, b)
     return a == b or math.isclose(a, b, rel_tol=1e-12, abs_tol=0.0)
 
 
@@ -62,7 +71,9 @@ magnitudes = st.builds(
 )
 any_finite = st.floats(allow_nan=False, allow_infinity=False)
 bounded = st.floats(min_value=-1e300, max_value=1e300)
-value_pools = st.sampled_from([realistic, small_ints, magnitudes, any_finite, bounded, st.sampled_from([0.0, -0.0, 1.0])])
+value_pools = st.sampled_from(
+    [realistic, small_ints, magnitudes, any_finite, bounded, st.sampled_from([0.0, -0.0, 1.0])]
+)
 non_finite = st.sampled_from([INF, -INF, NAN])
 
 
@@ -120,15 +131,15 @@ sigmas = st.one_of(
 )
 
 
-def check_metrics(product: object, expected: dict[str, object]) -> None:
+def check_metrics(product: Metrics, expected: dict[str, Any]) -> None:
     for name in ("initial_loss", "final_loss", "convergence_ratio", "smoothness"):
         got, want = getattr(product, name), expected[name]
-        assert same_float(got, want), f"{name}: product {got!r} != seed {want!r}"  # type: ignore[arg-type]
-    assert isinstance(product.instability_events, int)  # type: ignore[attr-defined]
-    assert product.instability_events == expected["instability_events"]  # type: ignore[attr-defined]
-    spikes = [i + 1 for i in expected["spike_indices"]]  # type: ignore[attr-defined]
-    assert product.spike_points.tolist() == spikes  # type: ignore[attr-defined]
-    assert product.nonfinite_points.tolist() == expected["nonfinite_indices"]  # type: ignore[attr-defined]
+        assert same_float(got, want), f"{name}: product {got!r} != seed {want!r}"
+    assert isinstance(product.instability_events, int)
+    assert product.instability_events == expected["instability_events"]
+    spikes = [i + 1 for i in expected["spike_indices"]]
+    assert product.spike_points.tolist() == spikes
+    assert product.nonfinite_points.tolist() == expected["nonfinite_indices"]
 
 
 @examples(400)
@@ -257,7 +268,7 @@ def run_settings(draw: st.DrawFn, n: int) -> RunSettings:
     )
 
 
-def reference_judgement(steps: np.ndarray, values: np.ndarray, s: RunSettings) -> dict[str, object]:
+def reference_judgement(steps: np.ndarray, values: np.ndarray, s: RunSettings) -> dict[str, Any]:
     if values.size < s.min_steps:
         return {"verdict": "skip", "score": None, "message": ref.skip_message(values.size, s.min_steps)}
     m = ref.metrics(values.copy(), s.rolling_window, s.spike_sigma)
@@ -271,21 +282,22 @@ def reference_judgement(steps: np.ndarray, values: np.ndarray, s: RunSettings) -
     }
 
 
-def check_judgement(result: object, expected: dict[str, object], n: int) -> None:
-    assert result.verdict.value == expected["verdict"]  # type: ignore[attr-defined]
-    assert result.message == expected["message"]  # type: ignore[attr-defined]
+def check_judgement(result: RunResult, expected: dict[str, Any], n: int) -> None:
+    assert result.verdict.value == expected["verdict"]
+    assert result.message == expected["message"]
     if expected["score"] is None:
-        assert result.score is None  # type: ignore[attr-defined]
+        assert result.score is None
         return
-    assert same_float(result.score, expected["score"])  # type: ignore[attr-defined, arg-type]
-    check_metrics(result.metrics, expected["metrics"])  # type: ignore[attr-defined, arg-type]
-    sampled = list(result.curve_sampled)  # type: ignore[attr-defined]
+    assert result.score is not None and result.metrics is not None
+    assert same_float(result.score, expected["score"])
+    check_metrics(result.metrics, expected["metrics"])
+    sampled = list(result.curve_sampled)
     seed_curve = expected["curve"]
     assert len(sampled) <= ref.SAMPLE_CAP
-    assert len(sampled) == 0 or (sampled[0] == seed_curve[0] and sampled[-1] == seed_curve[-1])  # type: ignore[index]
-    if len(seed_curve) <= ref.SAMPLE_CAP:  # type: ignore[arg-type]
-        assert len(sampled) == len(seed_curve)  # type: ignore[arg-type]
-        for (step, value), (seed_step, seed_value) in zip(sampled, seed_curve, strict=True):  # type: ignore[call-overload]
+    assert len(sampled) == 0 or (sampled[0] == seed_curve[0] and sampled[-1] == seed_curve[-1])
+    if len(seed_curve) <= ref.SAMPLE_CAP:
+        assert len(sampled) == len(seed_curve)
+        for (step, value), (seed_step, seed_value) in zip(sampled, seed_curve, strict=True):
             assert step == seed_step and same_float(value, seed_value)
 
 
@@ -321,6 +333,20 @@ def test_judge_long_curves_equal_seed(n: int, seed: int, sprinkle: bool) -> None
     check_judgement(result, expected, n)
 
 
+@pytest.mark.parametrize("window", [200, 400])
+def test_spike_mask_long_curve_in_chunks_equals_seed(window: int) -> None:
+    """Long enough that the product's rolling median works through several row chunks."""
+    rng = np.random.default_rng(window)
+    n = 45_000
+    values = np.round(5.0 * np.exp(-np.arange(n) / 9000.0) + 0.05 * rng.standard_normal(n), 2)
+    values[rng.integers(0, n, size=40)] += 1.0
+    deltas = np.diff(values)
+    expected = ref.spike_indices(deltas, window, 3.0)
+    assert expected  # the planted rises are found
+    assert np.flatnonzero(spike_mask(deltas, window, 3.0)).tolist() == expected
+    assert int(np.sum(deltas > 0)) > 4_000_000 // window  # more rising points than one chunk holds
+
+
 def test_defaults_are_the_seeds() -> None:
     s = RunSettings()
     for name, value in ref.SEED_DEFAULTS.items():
@@ -333,9 +359,14 @@ def test_defaults_are_the_seeds() -> None:
 # --------------------------------------------------------------------------------------------
 
 PAD = st.sampled_from(["", "", "", " ", "\t", "  \t", "\x0b", "\x0c", "\x1c", "\x85", "\xa0", "\u2028", "\u3000"])
-steps_in_json = st.one_of(
-    st.integers(-3, 40),
-    st.integers(-3, 40),
+
+
+def mostly(common: st.SearchStrategy[object], *rare: st.SearchStrategy[object]) -> st.SearchStrategy[object]:
+    """``common`` about 70% of the time, else one of ``rare``."""
+    return st.integers(0, 9).flatmap(lambda roll: common if roll < 7 else st.one_of(*rare))
+
+
+steps_in_json = mostly(
     st.integers(-3, 40),
     st.sampled_from([2**62, 2**63 - 1, -(2**63)]),
     st.floats(min_value=-5.0, max_value=45.0),
@@ -345,8 +376,7 @@ steps_in_json = st.one_of(
     st.just(NAN),
     st.lists(st.integers(0, 3), max_size=2),
 )
-losses_in_json = st.one_of(
-    st.floats(min_value=0.0, max_value=20.0),
+losses_in_json = mostly(
     st.floats(min_value=0.0, max_value=20.0),
     st.floats(),  # NaN, Infinity, -Infinity as json.dumps writes them, and every finite float
     st.sampled_from([NAN, INF, -INF]),
@@ -407,6 +437,7 @@ def broken_line(draw: st.DrawFn, metric: str) -> str:
                     "{",
                     '{"type": "step"} trailing',
                     "\ufeff{}",
+                    '{"type": "step", "step": 1, "loss": 1.0}\x00',
                 ]
             )
         )
@@ -423,10 +454,51 @@ def duplicate_key_record(draw: st.DrawFn, metric: str) -> str:
     return f'{{"type": "step", "step": {step}, "{metric}": {first!r}, "{metric}": {second!r}, "step": {step + 1}}}'
 
 
+# Number tokens written by hand: forms json.dumps never writes ("-0", "1E+2", long integers).
+NUMBER_TOKENS = [
+    "0", "-0", "1", "-1", "7", "12", "0.0", "-0.0", "-0e0", "0E-5", "1e2", "1E+2", "2.5", "-2.5", "3.7", "-3.7",
+    "1e-400", "4.9e-324", "1.7976931348623157e308", "9007199254740993", "123456789012345678901234567890",
+    "9223372036854775807", "-9223372036854775808", "-9.223372036854775808e18", "NaN",
+]  # fmt: skip
+STEP_TOKENS = [*NUMBER_TOKENS, "true", "false", "null", '"3"', '"-0"', "[1]", "{}", '"x"']
+LOSS_TOKENS = [*NUMBER_TOKENS, "Infinity", "-Infinity", "1e400", "-1e400", "true", "null", '"0.5"', '"-0"', "[1]"]
+RARE_TOKENS = ["9223372036854775808", "-9223372036854775809", "9.3e18", "Infinity", "1" + "0" * 400]
+
+
 @st.composite
-def log_line(draw: st.DrawFn, metric: str) -> str:
-    kind = draw(st.sampled_from(["step"] * 8 + ["other", "other", "nondict", "blank", "broken", "dup"]))
-    if kind == "step":
+def literal_record(draw: st.DrawFn, metric: str) -> str:
+    """A step record written token by token, compact or spaced, keys sometimes escaped."""
+
+    def key(name: str) -> str:
+        if draw(st.integers(0, 7)) == 0:
+            return f'"\\u{ord(name[0]):04x}{name[1:]}"'
+        return f'"{name}"'
+
+    def token(pool: list[str]) -> str:
+        return draw(st.sampled_from(RARE_TOKENS)) if draw(st.integers(0, 29)) == 0 else draw(st.sampled_from(pool))
+
+    fields = [(key("type"), draw(st.sampled_from(['"step"'] * 6 + ['"Step"', "1", "null"])))]
+    if draw(st.integers(0, 9)) > 0:
+        fields.append((key("step"), token(STEP_TOKENS)))
+    if draw(st.integers(0, 9)) > 0:
+        fields.append((key(metric), token(LOSS_TOKENS)))
+    extras = [('"lr"', "0.0001"), ('"note"', '"x"'), ('"inner"', '{"step": 99, "loss": 1}'), ('"arr"', "[1, 2]")]
+    fields += draw(st.lists(st.sampled_from(extras), max_size=2, unique=True))
+    if draw(st.integers(0, 5)) == 0 and len(fields) > 1:
+        fields.append(draw(st.sampled_from(fields)))  # a duplicate key: the last one wins
+    fields = draw(st.permutations(fields))
+    comma, colon = draw(st.sampled_from([(",", ":"), (", ", ": "), (",\t", ":\t"), (" , ", " : ")]))
+    inner = comma.join(f"{name}{colon}{value}" for name, value in fields)
+    return "{" + draw(st.sampled_from(["", " "])) + inner + draw(st.sampled_from(["", " "])) + "}"
+
+
+@st.composite
+def log_line(draw: st.DrawFn, metric: str, first: bool = False) -> str:
+    kinds = ["step"] * 6 + ["literal"] * 4 + ["other", "other", "nondict", "blank", "dup"]
+    kind = draw(st.sampled_from(kinds + ([] if first else ["broken"])))
+    if kind == "literal":
+        text = draw(literal_record(metric))
+    elif kind == "step":
         text = draw(step_record(metric))
     elif kind == "other":
         text = draw(other_record())
@@ -443,14 +515,29 @@ def log_line(draw: st.DrawFn, metric: str) -> str:
 
 @st.composite
 def log_file(draw: st.DrawFn, metric: str) -> str:
-    lines = draw(st.lists(log_line(metric), max_size=30))
-    if lines and draw(st.integers(0, 11)) == 0:
+    count = draw(st.integers(0, 40))
+    lines = [draw(log_line(metric, first=index == 0)) for index in range(count)]
+    break_first: bool = draw(st.sampled_from([False] * 11 + [True]))
+    if lines and break_first:
         lines[0] = draw(broken_line(metric))  # the rare broken first line: an error
     newline = draw(st.sampled_from(["\n", "\n", "\r\n"]))
     if draw(st.integers(0, 5)) == 0:  # mixed endings, still no lone CR
         return "".join(line + draw(st.sampled_from(["\n", "\r\n"])) for line in lines)
     text = newline.join(lines)
-    return text + newline if lines and draw(st.booleans()) else text
+    trailing: bool = draw(st.booleans())
+    if lines and trailing:
+        text += newline
+    return text
+
+
+INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
+
+
+def small_chunks(size: int | None) -> contextlib.AbstractContextManager[object]:
+    """Make the reader stream in tiny chunks, so that chunk edges fall everywhere in small files."""
+    if size is None or not hasattr(dlm, "CHUNK_BYTES"):
+        return contextlib.nullcontext()
+    return mock.patch.object(dlm, "CHUNK_BYTES", size)
 
 
 def write_logs(folder: Path, texts: list[str]) -> list[LogFile]:
@@ -469,7 +556,8 @@ def write_logs(folder: Path, texts: list[str]) -> list[LogFile]:
 def test_read_dlm_equals_seed_collector(data: st.DataObject) -> None:
     metric = data.draw(st.sampled_from(["loss", "loss", "loss", "eval_loss"]), label="metric")
     texts = data.draw(st.lists(log_file(metric), min_size=1, max_size=3), label="files")
-    with tempfile.TemporaryDirectory() as tmp:
+    chunk = data.draw(st.sampled_from([None, None, 1, 2, 7, 64]), label="chunk bytes")
+    with tempfile.TemporaryDirectory() as tmp, small_chunks(chunk):
         files = write_logs(Path(tmp), texts)
         try:
             expected = ref.collect_detailed([f.path for f in files], metric)
@@ -479,9 +567,16 @@ def test_read_dlm_equals_seed_collector(data: st.DataObject) -> None:
             assert caught.value.line == 1
             assert caught.value.file == f"logs/{exc.path.name}"
             return
+        except OverflowError:
+            read_dlm(files, metric)  # the seed crashes (int(inf), float(10**400)); the product must not
+            return
         curve = read_dlm(files, metric)
         plain = ref.collect([f.path for f in files], metric)
 
+    # A step beyond int64 cannot be in the curve (the seed would crash on it, after counting it).
+    expected.points = {k: v for k, v in expected.points.items() if INT64_MIN <= k <= INT64_MAX}
+    expected.origin = {k: v for k, v in expected.origin.items() if INT64_MIN <= k <= INT64_MAX}
+    plain = expected.points if len(plain) != len(expected.points) else plain
     got = dict(zip(curve.steps.tolist(), curve.values.tolist(), strict=True))
     # Both sides store a non-finite loss as +inf, never NaN, so plain dict equality is exact.
     assert not any(math.isnan(v) for v in got.values())
@@ -497,6 +592,79 @@ def test_read_dlm_equals_seed_collector(data: st.DataObject) -> None:
     }
     assert origins == expected.origin
     assert curve.files == tuple(f.display for f in files)
+
+
+def seed_run(paths: list[Path], s: RunSettings) -> dict[str, Any]:
+    """The seed probe's ``run`` from the log files on: SKIP when short, else metrics and verdict."""
+    points = ref.collect(paths, s.metric)
+    if len(points) < s.min_steps:  # the seed decides SKIP before it builds any array
+        return {"verdict": "skip", "score": None, "message": ref.skip_message(len(points), s.min_steps)}
+    ordered = sorted(points.items())
+    steps = np.array([step for step, _ in ordered], dtype=np.int64)
+    values = np.array([value for _, value in ordered], dtype=np.float64)
+    return reference_judgement(steps, values, s)
+
+
+@examples(150)
+@given(data=st.data())
+def test_reader_and_gate_equal_seed_run(data: st.DataObject) -> None:
+    texts = data.draw(st.lists(log_file("loss"), min_size=1, max_size=3), label="files")
+    s = RunSettings(
+        min_steps=data.draw(st.integers(2, 12), label="min_steps"),
+        rolling_window=data.draw(st.integers(2, 12), label="rolling_window"),
+        spike_sigma=data.draw(sigmas, label="spike_sigma"),
+    )
+    with tempfile.TemporaryDirectory() as tmp:
+        files = write_logs(Path(tmp), texts)
+        try:
+            expected = seed_run([f.path for f in files], s)
+        except ref.ReferenceLogError:
+            with pytest.raises(LogError):
+                read_dlm(files, s.metric)
+            return
+        except OverflowError:
+            # The seed crashes: int(inf), float(10**400), or a step beyond int64 in its array.
+            judge("run", read_dlm(files, s.metric), s)  # the product must not
+            return
+        curve = read_dlm(files, s.metric)
+    with np.errstate(all="ignore"):
+        result = judge("run", curve, s)
+    check_judgement(result, expected, len(curve))
+
+
+def test_skip_message_without_metric_is_the_seeds(tmp_path: Path) -> None:
+    """A log whose only step record has no loss: the seed SKIPs with its fixed message."""
+    files = write_logs(tmp_path, ['{"type": "step", "step": 0}\n'])
+    s = RunSettings()
+    expected = seed_run([f.path for f in files], s)
+    result = judge("run", read_dlm(files, s.metric), s)
+    assert result.verdict.value == expected["verdict"] == "skip"
+    assert result.message == expected["message"]
+
+
+def test_step_beyond_int64_counts_as_the_seed_counts_it(tmp_path: Path) -> None:
+    """The seed's collector keeps any Python int step; a short log SKIPs with that count."""
+    files = write_logs(
+        tmp_path,
+        ['{"type": "step", "step": 0, "loss": 1.0}\n{"type": "step", "step": 9223372036854775808, "loss": 0.5}\n'],
+    )
+    s = RunSettings()
+    expected = seed_run([f.path for f in files], s)
+    result = judge("run", read_dlm(files, s.metric), s)
+    assert result.verdict.value == expected["verdict"] == "skip"
+    assert result.message == expected["message"]  # seed: "only 2 step records (< min_steps=10); ..."
+
+
+def test_integer_minus_zero_loss_is_a_plain_zero(tmp_path: Path) -> None:
+    """json.loads reads the integer literal -0 as int 0, so float() gives +0.0, never -0.0."""
+    files = write_logs(tmp_path, ['{"type": "step", "step": 0, "loss": 1}\n{"type": "step", "step": 1, "loss": -0}\n'])
+    curve = read_dlm(files)
+    seed = ref.collect([f.path for f in files])
+    assert seed == {0: 1.0, 1: 0.0} and math.copysign(1.0, seed[1]) == 1.0
+    assert same_float(float(curve.values[-1]), seed[1]), f"product {curve.values[-1]!r}, seed {seed[1]!r}"
+    s = RunSettings(min_steps=2)
+    expected = seed_run([f.path for f in files], s)  # "... convergence_ratio=0.00, ... final_loss=0.000; ..."
+    assert judge("run", curve, s).message == expected["message"]
 
 
 def test_read_dlm_broken_first_line_in_a_later_file(tmp_path: Path) -> None:
@@ -536,9 +704,10 @@ def test_fixture_end_to_end_equals_seed(tmp_path: Path) -> None:
     )
 
     assert run.num_steps == len(points) == 30
+    assert run.score is not None and run.metrics is not None
     check_metrics(run.metrics, m)
     assert run.verdict.value == verdict
-    assert same_float(run.score, score)  # type: ignore[arg-type]
+    assert same_float(run.score, score)
     assert run.message == message
     assert list(run.curve_sampled) == ref.downsample(steps, values)
     assert outcome.verdict.value == verdict

@@ -81,7 +81,10 @@ def test_config_file_errors(tmp_path: Path, text: str, message: str) -> None:
 
 
 def test_config_precedence(tmp_path: Path) -> None:
-    text = "min_smoothness: 0.5\noverrides:\n  'runs/*': {min-smoothness: 0.4, spike_sigma: 5}\n  'runs/a': {spike-sigma: 6}\n"
+    text = (
+        "min_smoothness: 0.5\noverrides:\n"
+        "  'runs/*': {min-smoothness: 0.4, spike_sigma: 5}\n  'runs/a': {spike-sigma: 6}\n"
+    )
     assert _settings(tmp_path, text) == RunSettings(min_smoothness=0.4, spike_sigma=6.0)
     assert _settings(tmp_path, text, **{"min-smoothness": "0.9"}).min_smoothness == 0.9
     assert _settings(tmp_path, "").min_smoothness == 0.7
@@ -111,8 +114,13 @@ def test_sample_indices_never_exceed_the_cap() -> None:
 # --- renderers ---------------------------------------------------------------------------------
 def _curve(values: list[float]) -> Curve:
     n = len(values)
-    return Curve(np.arange(n, dtype=np.int64), np.asarray(values, dtype=np.float64),
-                 np.zeros(n, dtype=np.int64), np.arange(2, n + 2, dtype=np.int64), ("runs/x/logs/train-1.jsonl",))
+    return Curve(
+        np.arange(n, dtype=np.int64),
+        np.asarray(values, dtype=np.float64),
+        np.zeros(n, dtype=np.int64),
+        np.arange(2, n + 2, dtype=np.int64),
+        ("runs/x/logs/train-1.jsonl",),
+    )
 
 
 def test_mermaid_chart_marks_events_and_holds_no_untrusted_text() -> None:

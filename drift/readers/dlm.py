@@ -4,22 +4,35 @@ The rules are the seed probe's (``_collect_steps``): lines split as Python's tex
 them (``\\n``, ``\\r\\n`` and a lone ``\\r``), blank lines skipped, a broken first line is an
 error, later broken lines are skipped, ``int(step)`` and ``float(metric)`` as Python converts
 them, a non-finite loss kept as +inf, and for a repeated step the last value read wins.
-Where the seed would crash (bytes that are not UTF-8, a number too large for a float) we skip or
-report instead.
+Where the seed would crash (bytes that are not UTF-8, a number too large for a float or for a
+64-bit step) we skip and count instead.
+
+Files stream in chunks. Each chunk goes through the compiled scanner when it is built
+(``drift.native``); the lines it does not fully understand, and every chunk when it is not
+built, go through ``json.loads`` one line at a time.
 """
 
 from __future__ import annotations
 
+import ctypes
 import json
 import math
-from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+import os
+from collections import deque
+from collections.abc import Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
+import numpy.typing as npt
 
-from drift.curve import Curve, Position
+from drift import native
+from drift.curve import Curve, FloatArray, IntArray, Position, SmallIntArray
 from drift.errors import LogError
+
+CHUNK_BYTES = 8 << 20
+_INT64_MAX = 2**63 - 1
 
 
 @dataclass(frozen=True)
@@ -28,85 +41,245 @@ class LogFile:
     display: str  # workspace-relative, for messages and annotations
 
 
-def _lines(raw_lines: Iterator[bytes]) -> Iterator[bytes]:
-    for raw in raw_lines:
-        if b"\r" in raw:
-            # Text mode treats a lone CR as a line end; keep the seed's line numbers.
-            yield from raw.splitlines() or [b""]
-        else:
-            yield raw
+@dataclass
+class _Points:
+    """What one run's files yielded so far, in reading order."""
 
-
-_INT64_MAX = 2**63 - 1
-
-
-def read_dlm(files: Sequence[LogFile], metric: str = "loss") -> Curve:
-    steps: list[int] = []
-    values: list[float] = []
-    file_ix: list[int] = []
-    lines: list[int] = []
-    skipped = 0
+    steps: list[IntArray] = field(default_factory=list)
+    values: list[FloatArray] = field(default_factory=list)
+    files: list[SmallIntArray] = field(default_factory=list)
+    lines: list[IntArray] = field(default_factory=list)
+    skipped: int = 0
     first_skipped: Position | None = None
-    ignored = 0
+    ignored: int = 0
     fields_seen: tuple[str, ...] = ()
+    oversized: set[int] = field(default_factory=set)  # distinct whole-number steps beyond int64
 
+    def add(self, file_index: int, steps: IntArray, values: FloatArray, lines: IntArray) -> None:
+        if steps.size:
+            self.steps.append(steps)
+            self.values.append(values)
+            self.files.append(np.full(steps.size, file_index, dtype=np.int32))
+            self.lines.append(lines)
+
+
+@dataclass(frozen=True)
+class _Source:
+    """One file being read into a run's points."""
+
+    log: LogFile
+    index: int  # the file's position in the run
+    metric: str
+    points: _Points
+
+
+def read_dlm(files: Sequence[LogFile], metric: str = "loss", *, fast: bool = True) -> Curve:
+    points = _Points()
+    lib = native.load() if fast else None
+    key = metric.encode("utf-8", "surrogateescape")
     for index, log in enumerate(files):
         try:
-            with log.path.open("rb") as handle:
-                for line_no, raw in enumerate(_lines(iter(handle)), start=1):
-                    try:
-                        text = raw.decode("utf-8").strip()
-                        if not text:
-                            continue
-                        record = json.loads(text)
-                    except (ValueError, RecursionError) as exc:  # UnicodeDecodeError is a ValueError
-                        if line_no == 1:
-                            raise LogError(
-                                f"first line of {log.display} is not valid JSON: {_reason(exc)}",
-                                file=log.display,
-                                line=1,
-                            ) from None
-                        skipped += 1
-                        if first_skipped is None:
-                            first_skipped = Position(log.display, line_no)
-                        continue
-                    if not isinstance(record, dict) or record.get("type") != "step":
-                        continue
-                    point = _point(record, metric)
-                    if point is None:
-                        ignored += 1
-                        if not fields_seen:
-                            fields_seen = tuple(str(key) for key in list(record)[:20])
-                        continue
-                    step, value = point
-                    steps.append(step)
-                    values.append(value if math.isfinite(value) else math.inf)
-                    file_ix.append(index)
-                    lines.append(line_no)
+            _read_file(_Source(log, index, metric, points), key, lib)
         except OSError as exc:
             raise LogError(f"failed to read {log.display}: {exc.strerror or exc}", file=log.display) from None
+    return _dedupe(points, files)
 
-    return _dedupe(
-        steps=steps,
-        values=values,
-        file_ix=file_ix,
-        lines=lines,
-        files=files,
-        skipped=skipped,
-        first_skipped=first_skipped,
-        ignored=ignored,
-        fields_seen=fields_seen,
+
+def _read_file(src: _Source, key: bytes, lib: ctypes.CDLL | None) -> None:
+    line_base = 0  # lines of this file already consumed
+    pending: deque[tuple[bytearray, int, Future[_Scan] | None]] = deque()
+
+    def finish_one() -> None:
+        nonlocal line_base
+        buffer, size, future = pending.popleft()
+        if future is None:
+            line_base += _python_chunk(src, bytes(buffer[:size]), line_base)
+        else:
+            line_base += _merge(src, future.result(), buffer, line_base)
+
+    with src.log.path.open("rb") as handle:
+        remaining = os.fstat(handle.fileno()).st_size
+        carry = b""
+        while True:
+            # Sized to what is left (+1 to see the end of a file that grows while we read it),
+            # so a small log costs a small buffer.
+            buffer = bytearray(len(carry) + max(1, min(CHUNK_BYTES, remaining + 1)))
+            buffer[: len(carry)] = carry
+            got = handle.readinto(memoryview(buffer)[len(carry) :])
+            remaining = max(0, remaining - got)
+            filled = len(carry) + got
+            if got == 0:
+                size = filled  # the last line, without its newline
+                carry = b""
+            else:
+                cut = buffer.rfind(b"\n", 0, filled)
+                if cut < 0:  # a very long line: keep reading until it ends
+                    carry = bytes(buffer[:filled])
+                    continue
+                size = cut + 1
+                carry = bytes(buffer[size:filled])
+            if size:
+                # Scans run on the pool (ctypes drops the GIL) while this thread reads ahead;
+                # results are merged strictly in file order.
+                native_ok = lib is not None and buffer.find(b"\r", 0, size) < 0
+                future = _pool().submit(_scan, lib, buffer, size, key) if lib and native_ok else None
+                pending.append((buffer, size, future))
+                while len(pending) > _IN_FLIGHT:
+                    finish_one()
+            if got == 0:
+                break
+    while pending:
+        finish_one()
+
+
+@dataclass(frozen=True)
+class _Scan:
+    lines: int
+    status: npt.NDArray[np.uint8]
+    starts: IntArray
+    steps: IntArray
+    values: FloatArray
+    at: IntArray
+
+
+_IN_FLIGHT = 3
+_executor: ThreadPoolExecutor | None = None
+
+
+def _pool() -> ThreadPoolExecutor:
+    global _executor  # noqa: PLW0603 - one pool per process, made on first use
+    if _executor is None:
+        _executor = ThreadPoolExecutor(max_workers=max(1, min(2, os.cpu_count() or 1)))
+    return _executor
+
+
+def _scan(lib: ctypes.CDLL, buffer: bytearray, size: int, key: bytes) -> _Scan:
+    address = ctypes.addressof((ctypes.c_char * len(buffer)).from_buffer(buffer))
+    capacity = int(lib.drift_count_lines(address, size))
+    status = np.empty(capacity, dtype=np.uint8)
+    starts = np.empty(capacity + 1, dtype=np.int64)
+    steps = np.empty(capacity, dtype=np.int64)
+    values = np.empty(capacity, dtype=np.float64)
+    at = np.empty(capacity, dtype=np.int64)
+    found = ctypes.c_int64(0)
+    lines = lib.drift_scan(
+        address, size, key, len(key), status.ctypes.data, starts.ctypes.data, capacity,
+        steps.ctypes.data, values.ctypes.data, at.ctypes.data, ctypes.byref(found),
+    )  # fmt: skip
+    if lines != capacity:
+        raise RuntimeError(f"native scanner counted {lines} lines, expected {capacity}")
+    k = found.value
+    return _Scan(lines, status, starts, steps[:k], values[:k], at[:k])
+
+
+def _python_chunk(src: _Source, data: bytes, base: int) -> int:
+    """Complete lines through json.loads; returns how many lines (in the seed's counting) they were."""
+    pieces = data.split(b"\n")
+    if data.endswith(b"\n"):
+        pieces.pop()
+    steps: list[int] = []
+    values: list[float] = []
+    lines: list[int] = []
+    line_no = base
+    for piece in pieces:
+        # Text mode also ends a line at a lone CR; keep the seed's line numbers.
+        for raw in (piece.splitlines() or [b""]) if b"\r" in piece else (piece,):
+            line_no += 1
+            point = _python_line(src, raw, line_no)
+            if point is not None:
+                steps.append(point[0])
+                values.append(point[1])
+                lines.append(line_no)
+    src.points.add(
+        src.index,
+        np.asarray(steps, dtype=np.int64),
+        np.asarray(values, dtype=np.float64),
+        np.asarray(lines, dtype=np.int64),
     )
+    return line_no - base
 
 
-def _point(record: dict[str, object], metric: str) -> tuple[int, float] | None:
+def _merge(src: _Source, scan: _Scan, data: bytearray, base: int) -> int:
+    """Fold one scanned chunk into the run, sending the lines it deferred through json.loads."""
+    steps, values, lines = scan.steps, scan.values, scan.at + (base + 1)
+    # dlm writes a non-finite loss as a bare NaN/Infinity; the seed keeps each as +inf.
+    values[~np.isfinite(values)] = math.inf
+
+    points = src.points
+    ignored = np.flatnonzero(scan.status == native.ST_IGNORED)
+    if ignored.size:
+        points.ignored += int(ignored.size)
+        if not points.fields_seen:
+            first = int(ignored[0])
+            points.fields_seen = _keys(bytes(data[scan.starts[first] : scan.starts[first + 1]]))
+
+    extra = []
+    for i in np.flatnonzero(scan.status == native.ST_DEFER).tolist():
+        line_no = base + 1 + i
+        point = _python_line(src, bytes(data[scan.starts[i] : scan.starts[i + 1]]), line_no)
+        if point is not None:
+            extra.append((point[0], point[1], line_no))
+    if extra:
+        steps = np.concatenate([steps, np.asarray([e[0] for e in extra], dtype=np.int64)])
+        values = np.concatenate([values, np.asarray([e[1] for e in extra], dtype=np.float64)])
+        lines = np.concatenate([lines, np.asarray([e[2] for e in extra], dtype=np.int64)])
+        order = np.argsort(lines, kind="stable")  # keep reading order for "last one wins"
+        steps, values, lines = steps[order], values[order], lines[order]
+    points.add(src.index, steps, values, lines)
+    return scan.lines
+
+
+def _python_line(src: _Source, raw: bytes, line_no: int) -> tuple[int, float] | None:
+    """One line by the reference rules; a step record's (step, value), or None."""
+    log, points = src.log, src.points
+    try:
+        text = raw.decode("utf-8").strip()
+        if not text:
+            return None
+        record = json.loads(text)
+    except (ValueError, RecursionError) as exc:  # UnicodeDecodeError is a ValueError
+        if line_no == 1:
+            raise LogError(
+                f"first line of {log.display} is not valid JSON: {_reason(exc)}", file=log.display, line=1
+            ) from None
+        points.skipped += 1
+        if points.first_skipped is None:
+            points.first_skipped = Position(log.display, line_no)
+        return None
+    if not isinstance(record, dict) or record.get("type") != "step":
+        return None
+    point = _point(record, src.metric)
+    if isinstance(point, int):
+        points.oversized.add(point)
+        points.ignored += 1
+        return None
+    if point is None:
+        points.ignored += 1
+        if not points.fields_seen:
+            points.fields_seen = tuple(str(k) for k in list(record)[:20])
+        return None
+    step, value = point
+    return step, (value if math.isfinite(value) else math.inf)
+
+
+def _keys(raw: bytes) -> tuple[str, ...]:
+    try:
+        record = json.loads(raw)
+    except (ValueError, RecursionError):
+        return ()
+    return tuple(str(k) for k in list(record)[:20]) if isinstance(record, dict) else ()
+
+
+def _point(record: dict[str, object], metric: str) -> tuple[int, float] | int | None:
+    """(step, value); None when either is missing or not a number; the step alone when it is a
+    whole number beyond int64 (the seed counts those, then crashes building its array)."""
     try:
         step = int(record["step"])  # type: ignore[call-overload]
         value = float(record[metric])  # type: ignore[arg-type]
     except (KeyError, TypeError, ValueError, OverflowError):
         return None
     if not -_INT64_MAX - 1 <= step <= _INT64_MAX:
-        return None  # the seed would crash building its int64 array
+        return int(step)
     return step, value
 
 
@@ -118,32 +291,40 @@ def _reason(exc: BaseException) -> str:
     return str(exc).splitlines()[0] if str(exc) else type(exc).__name__
 
 
-def _dedupe(
-    *,
-    steps: list[int],
-    values: list[float],
-    file_ix: list[int],
-    lines: list[int],
-    files: Sequence[LogFile],
-    skipped: int,
-    first_skipped: Position | None,
-    ignored: int,
-    fields_seen: tuple[str, ...],
-) -> Curve:
-    """Keep the last value read for each step, steps ascending."""
-    step_arr = np.asarray(steps, dtype=np.int64)
-    # np.unique on the reversed array finds each step's last occurrence in read order.
-    reversed_steps = step_arr[::-1]
-    unique_steps, first_in_reversed = np.unique(reversed_steps, return_index=True)
-    keep = step_arr.size - 1 - first_in_reversed
+def _dedupe(points: _Points, files: Sequence[LogFile]) -> Curve:
+    """Keep the last value read for each step, steps ascending.
+
+    A stable sort keeps equal steps in reading order, so the last of each run of equal steps is
+    the one read last. Each column is joined, gathered and released in turn, which keeps the peak
+    memory of a ten-million-step run to a few copies of one column.
+    """
+
+    def take(parts: list[np.ndarray], empty: np.dtype, keep: IntArray | None) -> np.ndarray:
+        column = np.concatenate(parts) if parts else np.empty(0, dtype=empty)
+        parts.clear()
+        return column if keep is None else column[keep]
+
+    steps = take(points.steps, np.dtype(np.int64), None)
+    keep: IntArray | None = None
+    if steps.size > 1 and not bool(np.all(steps[1:] > steps[:-1])):
+        order = np.argsort(steps, kind="stable")
+        ordered = steps[order]
+        del steps
+        last = np.empty(ordered.size, dtype=np.bool_)
+        np.not_equal(ordered[1:], ordered[:-1], out=last[:-1])
+        last[-1] = True
+        keep = order[last]
+        steps = ordered[last]
+        del order, ordered, last
     return Curve(
-        steps=unique_steps.astype(np.int64),
-        values=np.asarray(values, dtype=np.float64)[keep] if keep.size else np.empty(0, dtype=np.float64),
-        file_index=np.asarray(file_ix, dtype=np.int64)[keep] if keep.size else np.empty(0, dtype=np.int64),
-        line=np.asarray(lines, dtype=np.int64)[keep] if keep.size else np.empty(0, dtype=np.int64),
+        steps=steps,
+        values=take(points.values, np.dtype(np.float64), keep),
+        file_index=take(points.files, np.dtype(np.int32), keep),
+        line=take(points.lines, np.dtype(np.int64), keep),
         files=tuple(f.display for f in files),
-        skipped_lines=skipped,
-        first_skipped=first_skipped,
-        ignored_records=ignored,
-        fields_seen=fields_seen,
+        skipped_lines=points.skipped,
+        first_skipped=points.first_skipped,
+        ignored_records=points.ignored,
+        fields_seen=points.fields_seen,
+        oversized_steps=len(points.oversized),
     )

@@ -35,22 +35,23 @@ def run_entry(run: RunResult) -> dict[str, Any]:
         "verdict": run.verdict.value,
         "score": _number(run.score),
         "message": run.message,
+        "hint": run.hint,
         "metrics": metrics,
         "thresholds": asdict(run.settings),
         "failed_checks": [
             {"metric": c.metric, "value": _number(float(c.value)), "op": c.op, "threshold": c.threshold}
             for c in run.failed
         ],
-        "spike_steps": [e.step for e in run.events if e.kind == "spike"],
-        "nonfinite_steps": [e.step for e in run.events if e.kind == "non-finite"],
+        "spike_steps": list(run.spike_steps),
+        "nonfinite_steps": list(run.nonfinite_steps),
         "skipped_lines": run.skipped_lines,
         "ignored_records": run.ignored_records,
-        "curve_sampled": [[step, _number(loss)] for step, loss in run.curve_sampled],
+        "curve_sampled": [[step, loss if math.isfinite(loss) else None] for step, loss in run.curve_sampled],
     }
 
 
 def to_json(outcome: Outcome) -> str:
-    body = {
+    head = {
         "schema": SCHEMA,
         "tool": "training-drift",
         "version": __version__,
@@ -58,6 +59,8 @@ def to_json(outcome: Outcome) -> str:
         "passed": outcome.passed,
         "fail_on": outcome.fail_on,
         "notes": list(outcome.notes),
-        "runs": [run_entry(run) for run in outcome.runs],
     }
-    return json.dumps(body, indent=1, allow_nan=False, ensure_ascii=False) + "\n"
+    # The C encoder runs only without indent; one run per line keeps the file readable and diffable.
+    runs = ",\n  ".join(json.dumps(run_entry(run), allow_nan=False, ensure_ascii=False) for run in outcome.runs)
+    text = json.dumps(head, allow_nan=False, ensure_ascii=False)[:-1]
+    return f'{text}, "runs": [\n  {runs}\n]}}\n' if runs else f'{text}, "runs": []}}\n'

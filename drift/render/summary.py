@@ -43,19 +43,24 @@ def _reasons(run: RunResult) -> list[str]:
     items = []
     if run.verdict in (Verdict.ERROR, Verdict.SKIP):
         items.append(md(run.message, 400))
+    if run.hint:
+        items.append(md(run.hint, 600))
     for check in run.failed:
         side = "below" if check.op == ">=" else "above"
         items.append(f"`{check.metric}` {num(check.value)} is {side} `{check.setting}` {num(check.threshold)}")
-    spikes = [e for e in run.events if e.kind == "spike"]
-    nonfinite = [e for e in run.events if e.kind == "non-finite"]
-    if spikes:
-        shown = ", ".join(f"step {e.step} (+{num(e.rise)}, {code(str(e.position), 100)})" for e in spikes[:5])
-        more = f" and {len(spikes) - 5} more" if len(spikes) > 5 else ""
-        items.append(f"{len(spikes)} loss spike(s): {shown}{more}")
-    if nonfinite:
-        shown = ", ".join(f"step {e.step} ({code(str(e.position), 100)})" for e in nonfinite[:5])
-        more = f" and {len(nonfinite) - 5} more" if len(nonfinite) > 5 else ""
-        items.append(f"{len(nonfinite)} non-finite loss(es): {shown}{more}")
+    for kind, total, label in (
+        ("spike", len(run.spike_steps), "loss spike(s)"),
+        ("non-finite", len(run.nonfinite_steps), "non-finite loss(es)"),
+    ):
+        listed = [e for e in run.events if e.kind == kind][:5]
+        if not total:
+            continue
+        shown = ", ".join(
+            f"step {e.step} ({'+' + num(e.rise) + ', ' if e.rise is not None else ''}{code(str(e.position), 100)})"
+            for e in listed
+        )
+        more = f" and {total - len(listed)} more" if total > len(listed) else ""
+        items.append(f"{total} {label}: {shown}{more}")
     if run.skipped_lines:
         where = code(str(run.first_skipped), 120) if run.first_skipped else ""
         items.append(f"{run.skipped_lines} broken line(s) skipped, the first at {where}")
@@ -70,7 +75,7 @@ def _section(run: RunResult, with_chart: bool) -> str:
     if run.metrics is not None:
         lines += ["", f"{run.num_steps} steps from {len(run.files)} file(s); score {num(run.score, 3)}."]
     if with_chart and run.curve_sampled:
-        chart = mermaid(run.curve_sampled, [e.step for e in run.events], run.settings.metric)
+        chart = mermaid(run.curve_sampled, sorted(run.spike_steps + run.nonfinite_steps), run.settings.metric)
         if chart:
             lines += ["", chart]
     return "\n".join(lines) + "\n\n"

@@ -45,6 +45,8 @@ def render_table(outcome: Outcome, colour: bool = False) -> str:
     for run in outcome.runs:
         if run.verdict is not Verdict.PASS:
             details.append(f"- {plain(run.name, 80)}: {plain(run.message, 400)}")
+            if run.hint:
+                details.append(f"  {plain(run.hint, 600)}")
     notes = [f"note: {plain(n, 400)}" for n in outcome.notes]
     tail = "(! marks a failed threshold)"
     return "\n".join([*lines, "", *details, *notes, "", headline(outcome), tail])

@@ -1,0 +1,217 @@
+"""Speed and scale benchmark: writes the logs, runs the action as the runner does, prints a table.
+
+    python bench/run.py            # all cases (about two minutes, ~2 GB of logs under bench/out/)
+    python bench/run.py --quick    # the 1M-step and cold-start cases only
+
+Each case runs ``entrypoint.py`` in a fresh process with the runner's environment (every input of
+action.yml at its default, GITHUB_OUTPUT and GITHUB_STEP_SUMMARY files, a workspace), and reads
+wall time and peak RSS of that process from os.wait4. The 1M-step case also times the seed
+probe's own algorithm (tests/seed_reference.py, a loop-by-loop reconstruction of
+../shared/seed/training_drift.txt) on the same file, in this process, and checks both agree.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import platform
+import random
+import shutil
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+OUT = ROOT / "bench" / "out"
+sys.path.insert(0, str(ROOT))
+
+
+@dataclass
+class Result:
+    case: str
+    steps: int
+    files: int
+    wall: float
+    rss_mb: float
+    code: int
+    summary_bytes: int
+    note: str = ""
+
+
+def write_log(path: Path, start: int, stop: int, seed: int, *, offset: float = 0.0) -> None:
+    """A dlm log as dlm writes it: json.dumps(record, sort_keys=True) per line."""
+    rng = random.Random(seed)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("w", encoding="utf-8") as handle:
+        handle.write(json.dumps({"run_id": seed, "seed": 42, "type": "banner"}, sort_keys=True) + "\n")
+        batch = []
+        for step in range(start, stop):
+            loss = round(3.0 * math.exp(-step / 200_000) + 0.5 + offset + rng.gauss(0, 0.05), 6)
+            grad = round(0.5 * math.exp(-step / 300_000) + rng.random() * 0.01, 6)
+            tps = round(1234.5 + rng.random() * 10, 1)
+            batch.append(
+                f'{{"grad_norm": {grad!r}, "loss": {loss!r}, "lr": 0.0001, "step": {step}, '
+                f'"timestamp": "2026-04-26T06:25:17", "tokens_per_sec": {tps!r}, "type": "step", '
+                f'"val_loss": null}}\n'
+            )
+            if len(batch) == 100_000:
+                handle.write("".join(batch))
+                batch.clear()
+        handle.write("".join(batch))
+        handle.write(json.dumps({"steps": stop - start, "type": "run_complete"}, sort_keys=True) + "\n")
+
+
+def action_env(workspace: Path, files: Path, path: str) -> dict[str, str]:
+    import yaml
+
+    spec = yaml.safe_load((ROOT / "action.yml").read_text(encoding="utf-8"))
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("INPUT_", "GITHUB_"))}
+    for name, body in spec["inputs"].items():
+        env[f"INPUT_{name.upper()}"] = str(body.get("default", ""))
+    env["INPUT_PATH"] = path
+    env.update(
+        GITHUB_WORKSPACE=str(workspace),
+        GITHUB_OUTPUT=str(files / "output"),
+        GITHUB_STEP_SUMMARY=str(files / "summary"),
+        GITHUB_ACTIONS="true",
+    )
+    return env
+
+
+def run_action(case: str, workspace: Path, path: str, steps: int, files: int) -> Result:
+    commands = OUT / "file_commands"
+    shutil.rmtree(commands, ignore_errors=True)
+    commands.mkdir(parents=True)
+    (commands / "output").write_text("")
+    (commands / "summary").write_text("")
+    start = time.perf_counter()
+    proc = subprocess.Popen(
+        [sys.executable, str(ROOT / "entrypoint.py")],
+        cwd=workspace,
+        env=action_env(workspace, commands, path),
+        stdout=subprocess.DEVNULL,
+    )
+    _, status, usage = os.wait4(proc.pid, 0)
+    wall = time.perf_counter() - start
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    summary = (commands / "summary").stat().st_size
+    return Result(case, steps, files, wall, usage.ru_maxrss / 1024, proc.returncode, summary)
+
+
+def seed_time(log: Path) -> tuple[float, dict[str, float]]:
+    from tests import seed_reference as ref
+
+    start = time.perf_counter()
+    by_step = ref.collect([log])
+    ordered = sorted(by_step.items())
+    import numpy as np
+
+    losses = np.asarray([loss for _, loss in ordered], dtype=np.float64)
+    metrics = ref.metrics(losses, 10, 3.0)
+    ref.verdict(metrics, 0.7, 0.7, 0)
+    return time.perf_counter() - start, metrics
+
+
+def case_1m(results: list[Result], with_seed: bool) -> None:
+    workspace = OUT / "one-million"
+    log = workspace / "run" / "logs" / "train-000001-20260426T062514.jsonl"
+    if not log.exists():
+        write_log(log, 0, 1_000_000, 1)
+    runs = [run_action("1M steps, 1 file", workspace, "run", 1_000_000, 1) for _ in range(3)]
+    best = min(runs, key=lambda r: r.wall)
+    best.note = f"{log.stat().st_size / 1e6:.0f} MB; best of 3 ({', '.join(f'{r.wall:.2f}' for r in runs)} s)"
+    results.append(best)
+    if with_seed:
+        seconds, metrics = seed_time(log)
+        report = json.loads((workspace / "training-drift-report.json").read_text())["runs"][0]["metrics"]
+        agree = all(
+            math.isclose(report[k], metrics[k], rel_tol=1e-12)
+            for k in ("final_loss", "convergence_ratio", "smoothness", "instability_events")
+        )
+        results.append(
+            Result(
+                "seed probe's own code, same file",
+                1_000_000,
+                1,
+                seconds,
+                float("nan"),
+                0,
+                0,
+                f"action is {seconds / best.wall:.1f}x faster; metrics agree: {agree}",
+            )
+        )
+
+
+def case_10m(results: list[Result]) -> None:
+    workspace = OUT / "ten-million"
+    logs = workspace / "run" / "logs"
+    if not logs.exists():
+        for i in range(10):
+            # Each resumed attempt restarts 50,000 steps before where the last one stopped.
+            start = max(0, i * 1_000_000 - 50_000)
+            write_log(
+                logs / f"train-{i + 1:06d}-20260426T{i:02d}0000.jsonl", start, (i + 1) * 1_000_000, i, offset=0.01 * i
+            )
+    result = run_action("10M steps, 10 resumed files", workspace, "run", 10_000_000, 10)
+    result.note = f"{sum(p.stat().st_size for p in logs.iterdir()) / 1e9:.2f} GB, 450,000 overlapping steps"
+    results.append(result)
+
+
+def case_stores(results: list[Result]) -> None:
+    workspace = OUT / "thousand-stores"
+    if not workspace.exists():
+        for i in range(1000):
+            write_log(workspace / "runs" / f"run-{i:04d}" / "logs" / "train-000001-20260426T062514.jsonl", 0, 1000, i)
+    result = run_action("1,000 stores x 1,000 steps", workspace, "runs/*", 1_000_000, 1000)
+    result.note = f"summary {result.summary_bytes / 1024:.0f} KiB"
+    results.append(result)
+
+
+def case_cold(results: list[Result]) -> None:
+    workspace = OUT / "cold-start"
+    log = workspace / "run" / "logs" / "train-000001-20260426T062514.jsonl"
+    if not log.exists():
+        write_log(log, 0, 10, 3)
+    runs = sorted((run_action("cold start, 10 steps", workspace, "run", 10, 1) for _ in range(5)), key=lambda r: r.wall)
+    median = runs[2]
+    median.note = "median of 5"
+    results.append(median)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="only the 1M-step and cold-start cases")
+    parser.add_argument("--no-seed", action="store_true", help="skip timing the seed's code (~15 s)")
+    args = parser.parse_args()
+    from drift import native
+
+    if native.load() is None:
+        print("warning: the compiled scanner is not built (python -m drift.native); timing the fallback")
+    results: list[Result] = []
+    case_cold(results)
+    case_1m(results, with_seed=not args.no_seed)
+    if not args.quick:
+        case_10m(results)
+        case_stores(results)
+
+    print(
+        f"\nmachine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, "
+        f"{platform.platform()}"
+    )
+    print("| case | steps | files | wall s | steps/s | peak RSS MB | exit | note |")
+    print("|---|---:|---:|---:|---:|---:|---:|---|")
+    for r in results:
+        rss = "–" if math.isnan(r.rss_mb) else f"{r.rss_mb:.0f}"
+        print(
+            f"| {r.case} | {r.steps:,} | {r.files:,} | {r.wall:.2f} | {r.steps / r.wall:,.0f} | {rss} "
+            f"| {r.code} | {r.note} |"
+        )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

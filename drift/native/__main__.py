@@ -1,0 +1,5 @@
+import sys
+
+from drift.native import main
+
+sys.exit(main())
