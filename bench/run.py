@@ -25,9 +25,15 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
+import yaml
+
 ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "bench" / "out"
 sys.path.insert(0, str(ROOT))
+
+from drift import native  # noqa: E402
+from tests import seed_reference as ref  # noqa: E402
 
 
 @dataclass
@@ -66,8 +72,6 @@ def write_log(path: Path, start: int, stop: int, seed: int, *, offset: float = 0
 
 
 def action_env(workspace: Path, files: Path, path: str) -> dict[str, str]:
-    import yaml
-
     spec = yaml.safe_load((ROOT / "action.yml").read_text(encoding="utf-8"))
     env = {k: v for k, v in os.environ.items() if not k.startswith(("INPUT_", "GITHUB_"))}
     for name, body in spec["inputs"].items():
@@ -103,13 +107,9 @@ def run_action(case: str, workspace: Path, path: str, steps: int, files: int) ->
 
 
 def seed_time(log: Path) -> tuple[float, dict[str, float]]:
-    from tests import seed_reference as ref
-
     start = time.perf_counter()
     by_step = ref.collect([log])
     ordered = sorted(by_step.items())
-    import numpy as np
-
     losses = np.asarray([loss for _, loss in ordered], dtype=np.float64)
     metrics = ref.metrics(losses, 10, 3.0)
     ref.verdict(metrics, 0.7, 0.7, 0)
@@ -187,8 +187,6 @@ def main() -> int:
     parser.add_argument("--quick", action="store_true", help="only the 1M-step and cold-start cases")
     parser.add_argument("--no-seed", action="store_true", help="skip timing the seed's code (~15 s)")
     args = parser.parse_args()
-    from drift import native
-
     if native.load() is None:
         print("warning: the compiled scanner is not built (python -m drift.native); timing the fallback")
     results: list[Result] = []

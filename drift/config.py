@@ -17,11 +17,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from difflib import get_close_matches
 from pathlib import Path
-from typing import Any
-
-import yaml
+from typing import TYPE_CHECKING, Any
 
 from drift.errors import ConfigError
+
+if TYPE_CHECKING:
+    import yaml
 
 Value = str | int | float | tuple[str, ...]
 
@@ -268,6 +269,8 @@ def build_settings(inputs: Mapping[str, str], workspace: Path, origin: str = "wo
 def load_config_file(
     path: Path, shown: str
 ) -> tuple[dict[str, Value], list[tuple[str, tuple[tuple[str, Value], ...]]]]:
+    import yaml  # noqa: PLC0415 - only runs that name a config file pay for importing PyYAML
+
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
@@ -298,6 +301,8 @@ def load_config_file(
 
 
 def _values(entries: list[tuple[str, yaml.Node, int]], shown: str, allowed: tuple[Field, ...]) -> dict[str, Value]:
+    import yaml  # noqa: PLC0415 - see load_config_file
+
     allowed_names = {f.name: f for f in allowed}
     out: dict[str, Value] = {}
     _no_duplicates([key for key, _, _ in entries], shown)
@@ -324,6 +329,8 @@ def _values(entries: list[tuple[str, yaml.Node, int]], shown: str, allowed: tupl
 
 
 def _mapping(node: yaml.Node, shown: str, what: str) -> list[tuple[str, yaml.Node, int]]:
+    import yaml  # noqa: PLC0415 - see load_config_file
+
     if not isinstance(node, yaml.MappingNode):
         raise ConfigError(f"{shown}:{node.start_mark.line + 1}: {what} must be a mapping of settings")
     out = []

@@ -136,7 +136,7 @@ def sample_indices(n: int, cap: int = 512) -> IntArray:
     same rule with cap-1, so the result never exceeds ``cap`` and equals the seed's elsewhere.
     """
     picked = _stride_sample(n, cap)
-    return picked if picked.size <= cap else _stride_sample(n, cap - 1)
+    return picked if picked.size <= cap or cap < 2 else _stride_sample(n, cap - 1)
 
 
 def _stride_sample(n: int, cap: int) -> IntArray:
