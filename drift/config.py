@@ -96,12 +96,38 @@ FIELDS: tuple[Field, ...] = (
         low=0,
     ),
     Field("min-steps", "int", 10, "SKIP runs with fewer distinct steps than this.", "run", low=2),
-    Field("rolling-window", "int", 10, "Neighbourhood of the spike rule: window // 2 deltas each side.", "run", low=2),
+    Field("rolling-window", "int", 10, "Seed detector: its neighbourhood, window // 2 deltas each side.", "run", low=2),
     Field(
         "spike-sigma",
         "float",
         3.0,
-        "A loss increase is a spike when it exceeds this many times the median absolute Δloss around it.",
+        "Seed detector: a rise is a spike when it exceeds this many times the median absolute Δloss around it.",
+        "run",
+        low=0.0,
+        low_open=True,
+    ),
+    Field(
+        "spike-method",
+        "choice",
+        "robust",
+        "Spike detector: `robust` (trend and noise aware, few false alarms on noisy runs) or `seed` "
+        "(the original probe's rule, exactly).",
+        "run",
+        choices=("robust", "seed"),
+    ),
+    Field(
+        "robust-window",
+        "int",
+        20,
+        "Robust detector: the trend at a step is the median of robust-window // 2 steps each side.",
+        "run",
+        low=2,
+    ),
+    Field(
+        "robust-sigma",
+        "float",
+        5.0,
+        "Robust detector: a rise is a spike when the step lies this many noise standard deviations above its trend.",
         "run",
         low=0.0,
         low_open=True,
@@ -155,6 +181,9 @@ class RunSettings:
     min_steps: int = 10
     rolling_window: int = 10
     spike_sigma: float = 3.0
+    spike_method: str = "robust"
+    robust_window: int = 20
+    robust_sigma: float = 5.0
 
 
 @dataclass(frozen=True)

@@ -10,6 +10,7 @@ import numpy.typing as npt
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
 SmallIntArray = npt.NDArray[np.int32]
+LineArray = npt.NDArray[np.int32] | npt.NDArray[np.int64]
 
 
 @dataclass(frozen=True)
@@ -30,7 +31,7 @@ class Curve:
     steps: IntArray
     values: FloatArray
     file_index: SmallIntArray  # index into ``files`` for each point
-    line: IntArray  # 1-based line of each point in its file
+    line: LineArray  # 1-based line of each point in its file
     files: tuple[str, ...]  # display paths of every file read, in read order
     skipped_lines: int = 0  # broken lines after the first, skipped as the seed does
     first_skipped: Position | None = None

@@ -6,13 +6,9 @@ import enum
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-import numpy as np
-
 from drift.config import RunSettings
-from drift.curve import Curve, Position
+from drift.curve import Curve, IntArray, Position
 from drift.metrics import Metrics, compute_metrics, fill_forward, sample_indices
-
-EVENT_DETAILS = 50  # events reported with file, line and size; all their steps are kept
 
 
 class Verdict(enum.Enum):
@@ -46,6 +42,7 @@ class Event:
     kind: str  # "spike" or "non-finite"
     position: Position
     rise: float | None = None  # the loss increase, for spikes
+    z: float | None = None  # robust detector: height above the trend in noise units
 
 
 @dataclass(frozen=True)
@@ -59,7 +56,7 @@ class RunResult:
     metrics: Metrics | None = None
     num_steps: int = 0
     checks: tuple[Check, ...] = ()
-    events: tuple[Event, ...] = ()  # the first EVENT_DETAILS events, with where they came from
+    events: tuple[Event, ...] = ()  # every instability event, with where it came from
     spike_steps: tuple[int, ...] = ()
     nonfinite_steps: tuple[int, ...] = ()
     curve_sampled: tuple[tuple[int, float], ...] = ()
@@ -106,7 +103,14 @@ def judge(name: str, curve: Curve, settings: RunSettings) -> RunResult:
             )
         return RunResult(name, Verdict.SKIP, None, message, settings, hint=hint, **common)  # type: ignore[arg-type]
 
-    metrics = compute_metrics(curve.values, rolling_window=settings.rolling_window, spike_sigma=settings.spike_sigma)
+    metrics = compute_metrics(
+        curve.values,
+        rolling_window=settings.rolling_window,
+        spike_sigma=settings.spike_sigma,
+        method=settings.spike_method,
+        robust_window=settings.robust_window,
+        robust_sigma=settings.robust_sigma,
+    )
     checks = _checks(curve, metrics, settings)
     verdict, score, message = _verdict(metrics, checks)
     picked = sample_indices(len(curve))
@@ -173,16 +177,24 @@ def _failure_text(check: Check) -> str:
 
 
 def _events(curve: Curve, metrics: Metrics) -> tuple[Event, ...]:
-    """The first EVENT_DETAILS events in step order, with file, line and the size of each rise."""
-    points = np.union1d(metrics.spike_points, metrics.nonfinite_points)[:EVENT_DETAILS]
-    spikes = set(metrics.spike_points.tolist())
-    filled = fill_forward(curve.values) if spikes else curve.values
-    out = []
-    for i in points.tolist():
-        if i in spikes:  # a spike's own value is finite; the rise is from the filled value before it
-            out.append(Event(int(curve.steps[i]), "spike", curve.position(i), float(filled[i] - filled[i - 1])))
-        else:
-            out.append(Event(int(curve.steps[i]), "non-finite", curve.position(i)))
+    """Every instability event in step order, with its file, line and size."""
+    spikes, nonfinite = metrics.spike_points, metrics.nonfinite_points
+    filled = fill_forward(curve.values) if spikes.size else curve.values
+    rises = (filled[spikes] - filled[spikes - 1]).tolist()  # a spike's own value is finite
+    zs = metrics.spike_z.tolist() if metrics.spike_z is not None else [None] * spikes.size
+    files, file_index, lines, steps = curve.files, curve.file_index, curve.line, curve.steps
+
+    def where(points: IntArray) -> list[tuple[int, Position]]:
+        return [
+            (s, Position(files[f], ln))
+            for s, f, ln in zip(
+                steps[points].tolist(), file_index[points].tolist(), lines[points].tolist(), strict=True
+            )
+        ]
+
+    out = [Event(s, "spike", p, r, z) for (s, p), r, z in zip(where(spikes), rises, zs, strict=True)]
+    out += [Event(s, "non-finite", p) for s, p in where(nonfinite)]
+    out.sort(key=lambda event: event.step)
     return tuple(out)
 
 

@@ -14,6 +14,7 @@ import numpy.typing as npt
 from numpy.lib.stride_tricks import sliding_window_view
 
 from drift.curve import FloatArray, IntArray
+from drift.robust import robust_events
 
 BoolArray = npt.NDArray[np.bool_]
 
@@ -30,14 +31,15 @@ class Metrics:
     instability_events: int
     spike_points: IntArray  # point indices where the loss rose by a spike (delta i lands on point i+1)
     nonfinite_points: IntArray  # point indices whose loss was NaN or infinite
+    spike_z: FloatArray | None = None  # robust detector: each spike's height in noise units
 
 
 def fill_forward(values: FloatArray) -> FloatArray:
     """Replace each non-finite value by the last finite one before it (the first finite one
-    for a leading run), as the seed does; all-non-finite input comes back unchanged."""
+    for a leading run), as the seed does; input with nothing to fill comes back as it is."""
     finite = np.isfinite(values)
     if finite.all() or not finite.any():
-        return values.copy()
+        return values  # nothing to fill; callers never write into the result
     source = np.where(finite, np.arange(values.size), -1)
     np.maximum.accumulate(source, out=source)
     source[source < 0] = int(np.argmax(finite))
@@ -93,8 +95,20 @@ def spike_mask(deltas: FloatArray, window: int, sigma: float) -> BoolArray:
     return mask
 
 
-def compute_metrics(values: FloatArray, *, rolling_window: int, spike_sigma: float) -> Metrics:
-    """The seed's metrics for a curve of at least one point (non-finite values as +inf)."""
+def compute_metrics(
+    values: FloatArray,
+    *,
+    rolling_window: int,
+    spike_sigma: float,
+    method: str = "seed",
+    robust_window: int = 20,
+    robust_sigma: float = 5.0,
+) -> Metrics:
+    """The seed's metrics for a curve of at least one point (non-finite values as +inf).
+
+    ``method="robust"`` swaps the seed's spike rule for drift.robust's; everything else stays
+    the seed's, non-finite losses included.
+    """
     nonfinite = np.flatnonzero(~np.isfinite(values))
     if nonfinite.size == values.size:
         return Metrics(
@@ -117,7 +131,13 @@ def compute_metrics(values: FloatArray, *, rolling_window: int, spike_sigma: flo
     # Python's max(0.0, nan) is 0.0: the seed's clip turns an overflowed ratio into 0.
     smoothness = max(0.0, 1.0 - var_delta / var_loss) if var_loss > 0.0 else 0.0
 
-    spikes = np.flatnonzero(spike_mask(deltas, rolling_window, spike_sigma)) + 1
+    z = None
+    if method == "robust":
+        del deltas  # a curve-sized array the robust detector does not need
+        found = robust_events(filled, window=robust_window, sigma=robust_sigma)
+        spikes, z = found.points, found.z
+    else:
+        spikes = np.flatnonzero(spike_mask(deltas, rolling_window, spike_sigma)) + 1
     return Metrics(
         initial_loss=initial,
         final_loss=final,
@@ -126,6 +146,7 @@ def compute_metrics(values: FloatArray, *, rolling_window: int, spike_sigma: flo
         instability_events=int(spikes.size + nonfinite.size),
         spike_points=spikes.astype(np.int64),
         nonfinite_points=nonfinite.astype(np.int64),
+        spike_z=z,
     )
 
 

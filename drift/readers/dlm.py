@@ -28,7 +28,7 @@ import numpy as np
 import numpy.typing as npt
 
 from drift import native
-from drift.curve import Curve, FloatArray, IntArray, Position, SmallIntArray
+from drift.curve import Curve, FloatArray, IntArray, LineArray, Position, SmallIntArray
 from drift.errors import LogError
 
 CHUNK_BYTES = 8 << 20
@@ -48,14 +48,14 @@ class _Points:
     steps: list[IntArray] = field(default_factory=list)
     values: list[FloatArray] = field(default_factory=list)
     files: list[SmallIntArray] = field(default_factory=list)
-    lines: list[IntArray] = field(default_factory=list)
+    lines: list[LineArray] = field(default_factory=list)
     skipped: int = 0
     first_skipped: Position | None = None
     ignored: int = 0
     fields_seen: tuple[str, ...] = ()
     oversized: set[int] = field(default_factory=set)  # distinct whole-number steps beyond int64
 
-    def add(self, file_index: int, steps: IntArray, values: FloatArray, lines: IntArray) -> None:
+    def add(self, file_index: int, steps: IntArray, values: FloatArray, lines: LineArray) -> None:
         if steps.size:
             self.steps.append(steps)
             self.values.append(values)
@@ -201,7 +201,11 @@ def _python_chunk(src: _Source, data: bytes, base: int) -> int:
 
 def _merge(src: _Source, scan: _Scan, data: bytearray, base: int) -> int:
     """Fold one scanned chunk into the run, sending the lines it deferred through json.loads."""
-    steps, values, lines = scan.steps, scan.values, scan.at + (base + 1)
+    steps, values = scan.steps, scan.values
+    # Line numbers fit in 32 bits for any log under two billion lines; that halves their memory.
+    lines: LineArray = scan.at + (base + 1)
+    if base + scan.lines < 2**31 - 1:
+        lines = lines.astype(np.int32)
     # dlm writes a non-finite loss as a bare NaN/Infinity; the seed keeps each as +inf.
     values[~np.isfinite(values)] = math.inf
 

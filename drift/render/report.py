@@ -42,6 +42,17 @@ def run_entry(run: RunResult) -> dict[str, Any]:
             {"metric": c.metric, "value": _number(float(c.value)), "op": c.op, "threshold": c.threshold}
             for c in run.failed
         ],
+        "events": [
+            {
+                "step": e.step,
+                "kind": e.kind,
+                "rise": _number(e.rise),
+                "z": _number(e.z),
+                "file": e.position.file,
+                "line": e.position.line,
+            }
+            for e in run.events
+        ],
         "spike_steps": list(run.spike_steps),
         "nonfinite_steps": list(run.nonfinite_steps),
         "skipped_lines": run.skipped_lines,

@@ -115,6 +115,15 @@ def render_summary(outcome: Outcome, report_path: str | None = None, limit: int 
     if outcome.runs:
         parts.append("\n".join(table) + "\n\n")
         used += table_bytes + 1
+        robust = [run.settings for run in outcome.runs if run.settings.spike_method == "robust"]
+        if robust:
+            note = (
+                f"<sub>Spikes by the `robust` detector (robust-sigma {num(robust[0].robust_sigma)}, "
+                f"robust-window {robust[0].robust_window}); set `spike-method: seed` for the original "
+                "probe's rule and numbers.</sub>\n\n"
+            )
+            parts.append(note)
+            used += len(note.encode())
 
     sections_shown, charts = 0, 0
     for run in outcome.runs:

@@ -1,0 +1,208 @@
+"""The ``robust`` spike detector: a loss increase that stands out from the local trend by many
+times the local noise, with the noise measured robustly and per block of the curve.
+
+Why not the seed's rule: it compares each rise with the median |Δloss| of only ten neighbours.
+On pure noise that ratio is itself noisy, and a rise of 3x the median |Δ| is only about two
+standard deviations of Δ, so about 2% of the steps of a healthy noisy run become "events".
+
+The robust rule, for a curve y (non-finite values forward-filled, as for every metric):
+
+- *trend*, seen from each side of a step: the median of the ``window // 2`` values next to it,
+  carried to the step along the slope to the median of the ``window // 2`` values beyond
+  those (so a steep descent does not hide a spike behind the lag of a median); the step itself
+  is never in its own baseline, and a burst shorter than ``window // 4`` steps cannot lift it;
+- *noise*: in blocks of ``BLOCK`` steps, interpolated between block centres, the standard
+  deviation of the loss around its trend estimated from the changes between steps (a trimmed
+  mean absolute deviation of Δy, divided by √2), robust to the few spikes inside a block and
+  following a noise level that shrinks as the loss does; blocks
+  never go below a twentieth of the curve's overall noise nor below the smallest change the
+  log shows (a log written with few decimals moves in quanta), so a quiet stretch does not
+  turn every uptick into an event;
+- a step is an *event* when the loss rose into it and it lies more than ``sigma`` noise units
+  above its trend from *both* sides (a sudden drop, such as a learning-rate step, leaves the
+  steps before it above the trend seen from after, but not above the trend seen from before);
+  events closer than ``window // 2`` steps to the previous one belong to the same episode and
+  count once.
+
+Shifting the loss or multiplying it by a positive number changes none of this, and a curve that
+never rises has no events.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.lib.stride_tricks import sliding_window_view
+
+from drift.curve import FloatArray, IntArray
+
+BLOCK = 128
+_TRIM = 0.05
+# E[|Z| given |Z| below its 95th percentile] for a standard normal Z: (2φ(0) - 2φ(1.96)) / 0.95.
+_TRIMMED_ABS_MEAN = 0.71682
+_BUDGET = 1_000_000
+
+
+@dataclass(frozen=True, eq=False)
+class RobustEvents:
+    points: IntArray  # point index of the first step of each episode
+    z: FloatArray  # how far above its trend, in noise units
+
+
+@dataclass(frozen=True, eq=False)
+class NoiseModel:
+    """The noise level along a curve, per block of BLOCK steps, with its floor."""
+
+    per_block: FloatArray  # empty for a curve shorter than two blocks
+    level: float  # the whole curve's noise (used when there are no blocks)
+    floor: float
+
+    def at(self, points: IntArray) -> FloatArray:
+        """Noise standard deviation at these points."""
+        blocks = self.per_block.size
+        if blocks == 0:
+            return np.full(points.size, max(self.level, self.floor))
+        # The noise level drifts within a block (it shrinks with the loss): interpolate between
+        # block centres rather than use a step function.
+        centres = (np.arange(blocks) + 0.5) * BLOCK + 1.0
+        at = points.astype(np.float64)
+        scale = np.interp(at, centres, self.per_block)
+        # Before the first block centre the noise is usually higher still (the loss falls fastest
+        # at the start): extend the first two blocks' trend there, never below the first block.
+        if blocks > 1:
+            head = at < centres[0]
+            slope = (self.per_block[0] - self.per_block[1]) / BLOCK
+            scale[head] = np.maximum(scale[head], self.per_block[0] + slope * (centres[0] - at[head]))
+        return np.asarray(scale, dtype=np.float64)
+
+
+def noise_model(values: FloatArray) -> NoiseModel:
+    """Estimate the noise of a curve block by block, in bounded memory."""
+    n = values.size
+    # A log written with few decimals moves in quanta: a rise of one quantum is not a spike.
+    quantum = np.inf
+    for a in range(0, max(n - 1, 0), _BUDGET):
+        steps = np.abs(np.diff(values[a : a + _BUDGET + 1]))
+        moved = steps[steps != 0.0]
+        if moved.size:
+            quantum = min(quantum, float(moved.min()))
+    quantum = 0.0 if not np.isfinite(quantum) else quantum
+    if n < 2 * BLOCK:
+        # Second differences cancel the local slope, so a steep or bending trend does not pass
+        # for noise; for independent noise of standard deviation s they have deviation s·√6.
+        diffs, norm = (np.diff(values, n=2), np.sqrt(6.0)) if n > 3 else (np.diff(values), np.sqrt(2.0))
+        level = float(_spread(diffs[None, :], norm)[0]) if diffs.size else 0.0
+        return NoiseModel(np.empty(0), level, max(level / 20.0, quantum))
+    blocks = (n - 2) // BLOCK
+    per_block = np.empty(blocks)
+    rows = max(1, _BUDGET // BLOCK)
+    for b in range(0, blocks, rows):
+        count = min(rows, blocks - b)
+        segment = np.diff(values[b * BLOCK : (b + count) * BLOCK + 2], n=2)
+        per_block[b : b + count] = _spread(segment[: count * BLOCK].reshape(count, BLOCK), np.sqrt(6.0))
+    level = float(np.median(per_block))
+    return NoiseModel(np.maximum(per_block, max(level / 20.0, quantum)), level, max(level / 20.0, quantum))
+
+
+def noise_scale(values: FloatArray) -> FloatArray:
+    """Per-point noise estimate (a standard deviation of the loss around its trend)."""
+    return noise_model(values).at(np.arange(values.size))
+
+
+def _spread(rows: FloatArray, norm: float) -> FloatArray:
+    """Noise standard deviation from each row of differences: the mean absolute
+    deviation from the row's median with the largest 5% left out (robust to spikes, and far less
+    noisy than the MAD), scaled so that Gaussian noise gives its standard deviation."""
+    dev = np.sort(np.abs(rows - np.median(rows, axis=1, keepdims=True)), axis=1)
+    kept = dev[:, : max(1, round(dev.shape[1] * (1 - _TRIM)))]
+    return np.asarray(kept.mean(axis=1) / _TRIMMED_ABS_MEAN / norm, dtype=np.float64)
+
+
+def rolling_median(values: FloatArray, width: int) -> FloatArray:
+    """median(values[j : j + width]) for every start j, computed in bounded blocks."""
+    n = values.size
+    if n < width:
+        return np.empty(0)
+    windows = sliding_window_view(values, width)
+    out = np.empty(windows.shape[0])
+    middle = (width - 1) // 2, width // 2
+    rows = max(1, _BUDGET // width)
+    for start in range(0, out.size, rows):
+        block = np.array(windows[start : start + rows])  # a copy: partition works in place
+        block.partition(middle, axis=1)
+        out[start : start + rows] = (block[:, middle[0]] + block[:, middle[1]]) / 2.0
+    return out
+
+
+def _at(table: FloatArray, index: IntArray) -> FloatArray:
+    """table[index], NaN where the index falls outside the table."""
+    inside = (index >= 0) & (index < table.size)
+    out = np.full(index.size, np.nan)
+    out[inside] = table[index[inside]]
+    return out
+
+
+def side_trends(values: FloatArray, medians: FloatArray, points: IntArray, half: int) -> tuple[FloatArray, FloatArray]:
+    """Each point's trend as seen from before it and from after it.
+
+    From one side: the median of the ``half`` values next to the point on that side, carried to
+    the point along the local slope. Each side measures a slope between that median and the
+    median of the ``half`` values beyond it; the smaller of the two is used when they agree in
+    sign, none when they do not. Near an end, a side without a second window borrows the other
+    side's slope; with no values at all on a side, the point's own value (so that side never
+    makes an event). ``medians`` is rolling_median(values, half)."""
+    near_b, far_b = _at(medians, points - half), _at(medians, points - 2 * half)
+    near_a, far_a = _at(medians, points + 1), _at(medians, points + 1 + half)
+    slope_b, slope_a = (near_b - far_b) / half, (far_a - near_a) / half
+    slope_b = np.where(np.isnan(slope_b), slope_a, slope_b)
+    slope_a = np.where(np.isnan(slope_a), slope_b, slope_a)
+    # Only the slope both sides agree on: where the descent stops (a plateau begins) the two
+    # disagree, and carrying the steep side's slope on would invent a rise.
+    slope = np.where(np.sign(slope_b) == np.sign(slope_a), np.sign(slope_b) * np.fmin(abs(slope_b), abs(slope_a)), 0.0)
+    lag = (half + 1) / 2.0
+    before = near_b + np.nan_to_num(slope) * lag
+    after = near_a - np.nan_to_num(slope) * lag
+    for trend, is_after in ((before, False), (after, True)):
+        for k in np.flatnonzero(np.isnan(trend)).tolist():
+            i = int(points[k])
+            around = values[i + 1 : i + 1 + half] if is_after else values[max(0, i - half) : i]
+            trend[k] = float(np.median(around)) if around.size else float(values[i])
+    return before, after
+
+
+def robust_events(values: FloatArray, *, window: int, sigma: float) -> RobustEvents:
+    """Episodes of loss spikes in a forward-filled, finite curve."""
+    n = values.size
+    empty = RobustEvents(np.empty(0, dtype=np.int64), np.empty(0))
+    if n < 3:
+        return empty
+    half = max(1, window // 2)
+    rising = np.flatnonzero(values[1:] > values[:-1]) + 1
+    if not rising.size:
+        return empty
+    noise = noise_model(values)
+    medians = rolling_median(values, half)
+    found: list[IntArray] = []
+    heights: list[FloatArray] = []
+    for start in range(0, rising.size, _BUDGET):
+        points = rising[start : start + _BUDGET]
+        with np.errstate(over="ignore", invalid="ignore"):
+            scale = noise.at(points)
+            # A spike stands above what came before it and above what comes after it; a sudden
+            # drop (a learning-rate step) stands above only what comes after, so it is not one.
+            before, after = side_trends(values, medians, points, half)
+            above = np.minimum(values[points] - before, values[points] - after)
+            z = np.where(scale > 0, above / np.where(scale > 0, scale, 1.0), np.where(above > 0, np.inf, 0.0))
+        hit = z > sigma
+        found.append(points[hit])
+        heights.append(z[hit])
+    points, zs = np.concatenate(found), np.concatenate(heights)
+    if points.size > 1:
+        # Steps within one neighbourhood of the previous event are the same episode.
+        starts = np.concatenate([[True], np.diff(points) > half])
+        episode = np.cumsum(starts) - 1
+        peak = np.full(int(starts.sum()), -np.inf)
+        np.maximum.at(peak, episode, zs)
+        return RobustEvents(points[starts].astype(np.int64), peak)
+    return RobustEvents(points.astype(np.int64), zs)

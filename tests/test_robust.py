@@ -1,0 +1,84 @@
+"""The robust spike detector: invariances, no events on curves that never rise, large spikes found."""
+
+from __future__ import annotations
+
+import numpy as np
+from hypothesis import assume, given, settings
+from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
+
+from drift.metrics import compute_metrics
+from drift.robust import robust_events
+
+# Small integers make shifting and power-of-two scaling exact in floating point, so the detector
+# must give identical answers, not merely close ones.
+integer_curves = hnp.arrays(np.float64, st.integers(3, 600), elements=st.integers(-1000, 1000).map(float))
+windows = st.integers(2, 40)
+sigmas = st.sampled_from([2.0, 3.5, 5.0, 8.0])
+
+
+def _events(values: np.ndarray, window: int, sigma: float) -> tuple[list[int], list[float]]:  # type: ignore[type-arg]
+    found = robust_events(values, window=window, sigma=sigma)
+    return found.points.tolist(), found.z.tolist()
+
+
+@settings(max_examples=200, deadline=None)
+@given(integer_curves, windows, sigmas, st.integers(-(10**6), 10**6), st.integers(-20, 20))
+def test_shift_and_scale_do_not_change_the_events(
+    values: np.ndarray,  # type: ignore[type-arg]
+    window: int,
+    sigma: float,
+    shift: int,
+    power: int,
+) -> None:
+    reference = _events(values, window, sigma)
+    # Shifting can change the last bit of a trend carried along its slope; a step whose height
+    # is within a hair of the threshold may then fall either side. Outside that, nothing moves.
+    assume(_events(values, window, sigma * (1 - 1e-9))[0] == _events(values, window, sigma * (1 + 1e-9))[0])
+    for moved in (values + shift, values * 2.0**power):
+        points, heights = _events(moved, window, sigma)
+        assert points == reference[0]
+        assert np.allclose(heights, reference[1], rtol=1e-9, atol=0)
+
+
+@settings(max_examples=200, deadline=None)
+@given(hnp.arrays(np.float64, st.integers(3, 600), elements=st.floats(0, 1e6)), windows, sigmas)
+def test_a_curve_that_never_rises_has_no_events(steps: np.ndarray, window: int, sigma: float) -> None:  # type: ignore[type-arg]
+    values = 1e7 - np.cumsum(steps)  # monotone non-increasing, flat stretches included
+    assert robust_events(values, window=window, sigma=sigma).points.size == 0
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    st.integers(300, 3000),
+    st.floats(0.001, 0.2),
+    st.floats(-1.0, 1.0),
+    st.integers(0, 2**32 - 1),
+    st.floats(0.05, 0.95),
+    st.floats(25.0, 1000.0),
+)
+def test_every_large_injected_spike_is_found(  # noqa: PLR0917 - hypothesis passes the drawn values by position
+    n: int, noise: float, slope: float, seed: int, where: float, size: float
+) -> None:
+    """A rise of 25 noise units or more above a smooth trend is always reported, at its step.
+
+    The trend falls by at most half the spike per step: a "spike" smaller than the step's own
+    descent is not a loss increase at all, and the detector only reports increases."""
+    rng = np.random.default_rng(seed)
+    t = np.arange(n, dtype=np.float64)
+    amplitude = min(3.0, size * noise * n / 6 / 3)  # steepest descent: amplitude * 3 / n per step
+    values = amplitude * np.exp(-t / (n / 3)) + slope * noise * t / n + rng.uniform(-1, 1, n) * noise * np.sqrt(3)
+    at = int(where * (n - 4)) + 2
+    values[at] += size * noise
+    found = robust_events(values, window=20, sigma=5.0)
+    assert np.any(np.abs(found.points - at) <= 1), (at, found.points[:10])
+
+
+def test_the_default_detector_is_quiet_on_pure_noise_and_finds_a_spike() -> None:
+    rng = np.random.default_rng(1)
+    values = np.exp(-np.arange(1000) / 300) + rng.normal(0, 0.01, 1000)
+    assert compute_metrics(values, rolling_window=10, spike_sigma=3.0, method="robust").instability_events == 0
+    assert compute_metrics(values, rolling_window=10, spike_sigma=3.0, method="seed").instability_events > 5
+    values[500] += 0.2  # 20 noise units
+    robust = compute_metrics(values, rolling_window=10, spike_sigma=3.0, method="robust")
+    assert robust.spike_points.tolist() == [500] and robust.spike_z is not None and robust.spike_z[0] > 10
