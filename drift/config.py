@@ -39,10 +39,6 @@ class Field:
     low_open: bool = False  # low itself is not allowed
     choices: tuple[str, ...] = ()
 
-    @property
-    def attr(self) -> str:
-        return self.name.replace("-", "_")
-
     def describe(self) -> str:
         if self.kind == "choice":
             return "one of " + ", ".join(self.choices)

@@ -8,16 +8,16 @@ standard deviations of Δ, so about 2% of the steps of a healthy noisy run becom
 The robust rule, for a curve y (non-finite values forward-filled, as for every metric):
 
 - *trend*, seen from each side of a step: the median of the ``window // 2`` values next to it,
-  carried to the step along the slope to the median of the ``window // 2`` values beyond
-  those (so a steep descent does not hide a spike behind the lag of a median); the step itself
-  is never in its own baseline, and a burst shorter than ``window // 4`` steps cannot lift it;
-- *noise*: in blocks of ``BLOCK`` steps, interpolated between block centres, the standard
-  deviation of the loss around its trend estimated from the changes between steps (a trimmed
-  mean absolute deviation of Δy, divided by √2), robust to the few spikes inside a block and
-  following a noise level that shrinks as the loss does; blocks
-  never go below a twentieth of the curve's overall noise nor below the smallest change the
-  log shows (a log written with few decimals moves in quanta), so a quiet stretch does not
-  turn every uptick into an event;
+  carried to the step along the local slope (measured on each side between that median and the
+  median of the ``window // 2`` values beyond it; the smaller slope when both sides agree on its
+  sign, none when they do not), so a steep descent does not hide a spike behind the lag of a
+  median and the start of a plateau does not invent a rise; the step itself is never in its own
+  baseline, and a burst shorter than ``window // 4`` steps cannot lift it;
+- *noise*: per block of ``BLOCK`` steps, interpolated between block centres, the standard
+  deviation of the loss around its trend, from second differences (which cancel the slope) with
+  a mean absolute deviation that leaves out the largest 5% (the spikes); it follows a noise level
+  that shrinks as the loss does, and never goes below a twentieth of the curve's typical noise
+  nor below the smallest change the log shows (a log written with few decimals moves in quanta);
 - a step is an *event* when the loss rose into it and it lies more than ``sigma`` noise units
   above its trend from *both* sides (a sudden drop, such as a learning-rate step, leaves the
   steps before it above the trend seen from after, but not above the trend seen from before);
@@ -103,11 +103,6 @@ def noise_model(values: FloatArray) -> NoiseModel:
         per_block[b : b + count] = _spread(segment[: count * BLOCK].reshape(count, BLOCK), np.sqrt(6.0))
     level = float(np.median(per_block))
     return NoiseModel(np.maximum(per_block, max(level / 20.0, quantum)), level, max(level / 20.0, quantum))
-
-
-def noise_scale(values: FloatArray) -> FloatArray:
-    """Per-point noise estimate (a standard deviation of the loss around its trend)."""
-    return noise_model(values).at(np.arange(values.size))
 
 
 def _spread(rows: FloatArray, norm: float) -> FloatArray:

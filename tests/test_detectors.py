@@ -82,3 +82,40 @@ def test_the_default_detector_is_quiet_on_pure_noise_and_finds_a_spike() -> None
     values[500] += 0.2  # 20 noise units
     robust = compute_metrics(values, rolling_window=10, spike_sigma=3.0, method="robust")
     assert robust.spike_points.tolist() == [500] and robust.spike_z is not None and robust.spike_z[0] > 10
+
+
+# --- the seed's rule, through the same properties ------------------------------------------------
+def _seed_events(values: np.ndarray, window: int, sigma: float) -> list[int]:  # type: ignore[type-arg]
+    return compute_metrics(values, rolling_window=window, spike_sigma=sigma, method="seed").spike_points.tolist()
+
+
+@settings(max_examples=200, deadline=None)
+@given(integer_curves, windows, sigmas, st.integers(-(10**6), 10**6), st.integers(-20, 20))
+def test_seed_rule_ignores_shift_and_scale(
+    values: np.ndarray,  # type: ignore[type-arg]
+    window: int,
+    sigma: float,
+    shift: int,
+    power: int,
+) -> None:
+    # Integer curves: the deltas of a shifted curve are the same numbers, and a power-of-two scale is exact.
+    reference = _seed_events(values, window, sigma)
+    assert _seed_events(values + shift, window, sigma) == reference
+    assert _seed_events(values * 2.0**power, window, sigma) == reference
+
+
+@settings(max_examples=200, deadline=None)
+@given(hnp.arrays(np.float64, st.integers(3, 600), elements=st.floats(0, 1e6)), windows, sigmas)
+def test_seed_rule_finds_nothing_on_a_curve_that_never_rises(steps: np.ndarray, window: int, sigma: float) -> None:  # type: ignore[type-arg]
+    assert _seed_events(1e7 - np.cumsum(steps), window, sigma) == []
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.integers(50, 3000), st.floats(0.001, 0.2), st.integers(0, 2**32 - 1), st.floats(0.05, 0.95))
+def test_seed_rule_finds_a_large_injected_spike(n: int, noise: float, seed: int, where: float) -> None:
+    """A rise of 25 times the largest possible noise change is a seed spike, at its step."""
+    rng = np.random.default_rng(seed)
+    values = 3.0 - np.arange(n) * noise / n + rng.uniform(-1, 1, n) * noise
+    at = int(where * (n - 4)) + 2
+    values[at] += 25 * 2 * noise
+    assert at in _seed_events(values, 10, 3.0)
