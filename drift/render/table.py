@@ -48,5 +48,8 @@ def render_table(outcome: Outcome, colour: bool = False) -> str:
             if run.hint:
                 details.append(f"  {plain(run.hint, 600)}")
     notes = [f"note: {plain(n, 400)}" for n in outcome.notes]
+    if any(run.settings.spike_method == "robust" for run in outcome.runs):
+        notes.append("spikes: robust detector (--spike-method seed gives the original probe's rule and numbers)")
     tail = "(! marks a failed threshold)"
-    return "\n".join([*lines, "", *details, *notes, "", headline(outcome), tail])
+    blocks = [lines, details, notes, [headline(outcome), tail]]
+    return "\n\n".join("\n".join(block) for block in blocks if block)
