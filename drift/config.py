@@ -302,16 +302,18 @@ def load_config_file(
         raise ConfigError(f"config file {shown!r} not found; the path is relative to the workspace") from None
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(f"config file {shown!r} cannot be read: {exc}") from None
-    loader = yaml.SafeLoader(text)
+    loader: yaml.SafeLoader | None = None
     try:
+        loader = yaml.SafeLoader(text)  # the reader rejects control characters right here
         root = loader.get_single_node()
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = f":{mark.line + 1}" if mark is not None else ""
-        problem = getattr(exc, "problem", None) or "invalid YAML"
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0] or "invalid YAML"
         raise ConfigError(f"{shown}{line}: {problem}") from None
     finally:
-        loader.dispose()
+        if loader is not None:
+            loader.dispose()
     if root is None:
         return {}, []
     top = _mapping(root, shown, "the config file")
