@@ -19,6 +19,15 @@ ROOT = Path(__file__).resolve().parent.parent
 SHARED = ROOT.parent / "shared"
 
 
+def dlm_fixture() -> Path:
+    """The real dlm log in ../shared/ (beside the checkout, or where this workplace keeps it)."""
+    for shared in (SHARED, Path("/work/shared")):
+        fixture = shared / "fixtures" / "dlm_train_log_fixture.jsonl"
+        if fixture.is_file():
+            return fixture
+    pytest.skip("the shared dlm fixture (../shared/fixtures/) is not beside this checkout")
+
+
 def action_defaults() -> dict[str, str]:
     """Every input of action.yml with its default, as the runner sets them."""
     spec = yaml.safe_load((ROOT / "action.yml").read_text(encoding="utf-8"))

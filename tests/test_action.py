@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import SHARED, RunAction, decaying, step_line, write_store
+from tests.conftest import RunAction, decaying, dlm_fixture, step_line, write_store
 
 
 def noisy(n: int = 60) -> list[tuple[int, float]]:
@@ -267,9 +267,7 @@ def test_report_path_and_nonfinite_as_null(run_action: RunAction, workspace: Pat
 
 
 def test_real_dlm_fixture(run_action: RunAction, workspace: Path) -> None:
-    fixture = SHARED / "fixtures" / "dlm_train_log_fixture.jsonl"
-    if not fixture.exists():
-        pytest.skip("the shared dlm fixture is not beside this checkout")
+    fixture = dlm_fixture()
     logs = workspace / "store" / "logs"
     logs.mkdir(parents=True)
     shutil.copy(fixture, logs / "train-000001-20260426T062514.jsonl")

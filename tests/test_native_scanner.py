@@ -187,3 +187,13 @@ def test_numbers_convert_exactly_as_python_does(tmp_path: Path) -> None:
     expected = [float(t) for t in texts]
     got = curve.values.tolist()
     assert all(a == b or (math.isinf(a) and math.isinf(b)) for a, b in zip(got, expected, strict=True))
+
+
+def test_the_missing_metric_hint_comes_from_the_first_ignored_record(tmp_path: Path) -> None:
+    # Line 1 is deferred to json.loads (surrounding whitespace), line 2 is ignored by the scanner
+    # itself (int(1e400) fails): the hint must still name line 1's fields, as the slow path does.
+    path = tmp_path / "train-1.jsonl"
+    path.write_text(' {"type": "step", "step": 0.0, "loss": ""}\t\n{"type": "step", "loss": 0.0, "step": 1e400}\n')
+    files = [LogFile(path, "train-1.jsonl")]
+    assert _read(files, fast=True) == _read(files, fast=False)
+    assert read_dlm(files, fast=True).fields_seen == ("type", "step", "loss")

@@ -25,8 +25,8 @@ from drift.metrics import Metrics, compute_metrics, sample_indices, spike_mask
 from drift.readers import dlm
 from drift.readers.dlm import LogFile, read_dlm
 from tests import seed_reference as ref
+from tests.conftest import dlm_fixture
 
-FIXTURE = Path("/work/shared/fixtures/dlm_train_log_fixture.jsonl")
 INF, NAN = math.inf, math.nan
 
 
@@ -730,9 +730,9 @@ def test_fixture_end_to_end_equals_seed(tmp_path: Path) -> None:
     logs = workspace / "store" / "logs"
     logs.mkdir(parents=True)
     log = logs / "train-000001-20260426T062514.jsonl"
-    shutil.copyfile(FIXTURE, log)
+    shutil.copyfile(dlm_fixture(), log)
 
-    outcome = evaluate(build_settings({"path": "store"}, workspace), workspace)
+    outcome = evaluate(build_settings({"path": "store", "spike-method": "seed"}, workspace), workspace)
     assert len(outcome.runs) == 1
     run = outcome.runs[0]
 

@@ -211,18 +211,21 @@ def _merge(src: _Source, scan: _Scan, data: bytearray, base: int) -> int:
 
     points = src.points
     ignored = np.flatnonzero(scan.status == native.ST_IGNORED)
-    if ignored.size:
-        points.ignored += int(ignored.size)
-        if not points.fields_seen:
-            first = int(ignored[0])
-            points.fields_seen = _keys(bytes(data[scan.starts[first] : scan.starts[first + 1]]))
+    points.ignored += int(ignored.size)
+    # The hint names the fields of the first ignored record in reading order, whether the
+    # scanner or json.loads (a deferred line) found it.
+    hint_from_scan = int(ignored[0]) if ignored.size and not points.fields_seen else None
 
     extra = []
     for i in np.flatnonzero(scan.status == native.ST_DEFER).tolist():
+        if hint_from_scan is not None and i > hint_from_scan and not points.fields_seen:
+            points.fields_seen = _keys(bytes(data[scan.starts[hint_from_scan] : scan.starts[hint_from_scan + 1]]))
         line_no = base + 1 + i
         point = _python_line(src, bytes(data[scan.starts[i] : scan.starts[i + 1]]), line_no)
         if point is not None:
             extra.append((point[0], point[1], line_no))
+    if hint_from_scan is not None and not points.fields_seen:
+        points.fields_seen = _keys(bytes(data[scan.starts[hint_from_scan] : scan.starts[hint_from_scan + 1]]))
     if extra:
         steps = np.concatenate([steps, np.asarray([e[0] for e in extra], dtype=np.int64)])
         values = np.concatenate([values, np.asarray([e[1] for e in extra], dtype=np.float64)])
