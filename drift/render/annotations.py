@@ -36,8 +36,10 @@ def _for_run(run: RunResult, fail_on: str) -> list[Annotation]:
     for check in run.failed:
         op = "<" if check.op == ">=" else ">"
         message = f"{run.name}: {check.metric} = {num(check.value)} {op} {num(check.threshold)} ({check.setting})"
-        if check.metric == "instability_events" and check.position is not None:
-            message += f"; first event at step {_first_event_step(run)}"
+        if check.metric == "instability_events" and run.events:
+            first = run.events[0]
+            what = f"a rise of {num(first.rise)}" if first.rise is not None else "a non-finite loss"
+            message += f"; first event at step {first.step} ({what})"
         pos = check.position
         out.append(
             Annotation(
@@ -45,10 +47,6 @@ def _for_run(run: RunResult, fail_on: str) -> list[Annotation]:
             )
         )
     return out
-
-
-def _first_event_step(run: RunResult) -> str:
-    return str(run.events[0].step) if run.events else "?"
 
 
 def build_annotations(

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections import Counter
 
 from drift import __version__
-from drift.gate import Check, Outcome, RunResult, Verdict
+from drift.gate import Check, Event, Outcome, RunResult, Verdict
 from drift.render.chart import mermaid, sparkline
 from drift.render.text import code, md, num
 
@@ -39,6 +39,14 @@ def _row(run: RunResult) -> str:
     )
 
 
+def _size(event: Event) -> str:
+    """How big a spike was: the rise, and with the robust detector its height in noise units."""
+    if event.rise is None:
+        return ""
+    height = f", {num(event.z, 3)}σ above trend" if event.z is not None else ""
+    return f"+{num(event.rise)}{height}, "
+
+
 def _reasons(run: RunResult) -> list[str]:
     items = []
     if run.verdict in (Verdict.ERROR, Verdict.SKIP):
@@ -55,10 +63,7 @@ def _reasons(run: RunResult) -> list[str]:
         listed = [e for e in run.events if e.kind == kind][:5]
         if not total:
             continue
-        shown = ", ".join(
-            f"step {e.step} ({'+' + num(e.rise) + ', ' if e.rise is not None else ''}{code(str(e.position), 100)})"
-            for e in listed
-        )
+        shown = ", ".join(f"step {e.step} ({_size(e)}{code(str(e.position), 100)})" for e in listed)
         more = f" and {total - len(listed)} more" if total > len(listed) else ""
         items.append(f"{total} {label}: {shown}{more}")
     if run.skipped_lines:
