@@ -54,6 +54,9 @@ def _num(x: float) -> str:
     return str(int(x)) if float(x).is_integer() else str(x)
 
 
+# The spike rules cost O(steps x window); a bound keeps a million-step run to seconds.
+MAX_WINDOW = 1000
+
 FIELDS: tuple[Field, ...] = (
     Field(
         "path",
@@ -92,7 +95,15 @@ FIELDS: tuple[Field, ...] = (
         low=0,
     ),
     Field("min-steps", "int", 10, "SKIP runs with fewer distinct steps than this.", "run", low=2),
-    Field("rolling-window", "int", 10, "Seed detector: its neighbourhood, window // 2 deltas each side.", "run", low=2),
+    Field(
+        "rolling-window",
+        "int",
+        10,
+        "Seed detector: its neighbourhood, window // 2 deltas each side (2 to 1000).",
+        "run",
+        low=2,
+        high=MAX_WINDOW,
+    ),
     Field(
         "spike-sigma",
         "float",
@@ -115,9 +126,10 @@ FIELDS: tuple[Field, ...] = (
         "robust-window",
         "int",
         20,
-        "Robust detector: the trend at a step is the median of robust-window // 2 steps each side.",
+        "Robust detector: the trend at a step is the median of robust-window // 2 steps each side (2 to 1000).",
         "run",
         low=2,
+        high=MAX_WINDOW,
     ),
     Field(
         "robust-sigma",

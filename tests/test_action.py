@@ -200,7 +200,7 @@ def test_paths_logs_folder_and_single_files(run_action: RunAction, workspace: Pa
     ("inputs", "expected"),
     [
         ({"min_smoothness": "high"}, "workflow input: min-smoothness must be a number from 0 to 1, got 'high'"),
-        ({"rolling_window": "-3"}, "workflow input: rolling-window must be an integer of at least 2, got '-3'"),
+        ({"rolling_window": "-3"}, "workflow input: rolling-window must be an integer from 2 to 1000, got '-3'"),
         ({"fail_on": "sometimes"}, "fail-on must be one of warn, error, never"),
         ({"path": ""}, "workflow input: path is required"),
         ({"config": "missing.yml"}, "config file 'missing.yml' not found"),

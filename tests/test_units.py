@@ -61,8 +61,9 @@ def _settings(tmp_path: Path, text: str, **inputs: str) -> RunSettings:
     [
         ("min-smoothness: high\n", "c.yml:1: min-smoothness must be a number from 0 to 1, got 'high'"),
         ("a: 1\nrolling_window: -2\n", "c.yml:1: unknown setting 'a'"),
-        ("rolling_window: -2\n", "c.yml:1: rolling-window must be an integer of at least 2, got -2"),
+        ("rolling_window: -2\n", "c.yml:1: rolling-window must be an integer from 2 to 1000, got -2"),
         ("min_steps: 1.5\n", "c.yml:1: min-steps must be an integer of at least 2, got 1.5"),
+        ("robust_window: 1001\n", "c.yml:1: robust-window must be an integer from 2 to 1000, got 1001"),
         ("max-instability-events: true\n", "max-instability-events must be an integer of at least 0, got True"),
         ("spike_sigma: 0\n", "spike-sigma must be a number above 0, got 0"),
         ("min_steps: 3\nmin-steps: 4\n", "min-steps is set twice"),
