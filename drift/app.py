@@ -81,8 +81,7 @@ def _publish(outcome: Outcome, settings: Settings, runtime: Runtime, console: Co
             f"cannot write the JSON report to {settings.report_path!r}: {exc.strerror or exc}; "
             "set report-path to a writable place in the workspace"
         )
-    no_logs = outcome.notes[0] if outcome.no_logs else None
-    for annotation in build_annotations(outcome, no_logs, settings.if_no_logs):
+    for annotation in build_annotations(outcome):
         console.annotate(annotation)
     for problem in problems:
         console.annotate(Annotation("error", problem, "training-drift: report"))

@@ -56,7 +56,5 @@ def evaluate(
         notes.append("matched nothing: " + ", ".join(repr(p) for p in found.unmatched))
     if found.ignored:
         notes.append(f"{found.ignored} matched path(s) are neither dlm stores nor *.jsonl logs and were ignored")
-    no_logs = found.log_count == 0
-    if no_logs:
-        notes.insert(0, no_logs_message(settings.paths))
-    return decide(results, settings.fail_on, no_logs_policy=settings.if_no_logs if no_logs else None, notes=notes)
+    no_logs = no_logs_message(settings.paths) if found.log_count == 0 else None
+    return decide(results, settings.fail_on, no_logs=no_logs, if_no_logs=settings.if_no_logs, notes=notes)

@@ -218,17 +218,25 @@ class Outcome:
     verdict: Verdict
     passed: bool
     fail_on: str
-    notes: tuple[str, ...] = ()  # run-independent findings (no logs, ignored paths), already worded
-    no_logs: bool = False
+    notes: tuple[str, ...] = ()  # run-independent findings (no logs first, ignored paths), already worded
+    no_logs: str | None = None  # why nothing was read, when nothing was
+    if_no_logs: str = "error"  # the policy that applied to it
 
 
 def decide(
-    runs: Sequence[RunResult], fail_on: str, *, no_logs_policy: str | None = None, notes: Sequence[str] = ()
+    runs: Sequence[RunResult],
+    fail_on: str,
+    *,
+    no_logs: str | None = None,
+    if_no_logs: str = "error",
+    notes: Sequence[str] = (),
 ) -> Outcome:
-    """Combine the runs; ``no_logs_policy`` is the if-no-logs setting when nothing was found."""
+    """Combine the runs; ``no_logs`` says why nothing was read, and ``if_no_logs`` what that means."""
     ordered = tuple(sorted(runs, key=lambda r: (-r.verdict.rank, r.score if r.score is not None else -1.0, r.name)))
     verdict = overall(ordered)
-    if no_logs_policy == "error":
+    failing_no_logs = no_logs is not None and if_no_logs == "error"
+    if failing_no_logs:
         verdict = Verdict.ERROR
-    passed = not fails_gate(verdict, fail_on) and no_logs_policy != "error"
-    return Outcome(ordered, verdict, passed, fail_on, tuple(notes), no_logs=no_logs_policy is not None)
+    passed = not fails_gate(verdict, fail_on) and not failing_no_logs
+    notes = (no_logs, *notes) if no_logs is not None else tuple(notes)
+    return Outcome(ordered, verdict, passed, fail_on, notes, no_logs, if_no_logs)

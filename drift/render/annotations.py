@@ -49,15 +49,12 @@ def _for_run(run: RunResult, fail_on: str) -> list[Annotation]:
     return out
 
 
-def build_annotations(
-    outcome: Outcome, no_logs_message: str | None = None, if_no_logs: str = "error"
-) -> list[Annotation]:
+def build_annotations(outcome: Outcome) -> list[Annotation]:
     """All annotations in emit order, already capped, with the closing notice if any were cut."""
     wanted: list[Annotation] = []
-    if no_logs_message is not None and if_no_logs != "ignore":
-        wanted.append(
-            Annotation("error" if if_no_logs == "error" else "warning", no_logs_message, "training-drift: no logs")
-        )
+    if outcome.no_logs is not None and outcome.if_no_logs != "ignore":
+        level = "error" if outcome.if_no_logs == "error" else "warning"
+        wanted.append(Annotation(level, outcome.no_logs, "training-drift: no logs"))
     for run in outcome.runs:  # already worst first
         wanted += _for_run(run, outcome.fail_on)
     # Errors first (they explain the red check), then warnings; order within a kind is kept.
