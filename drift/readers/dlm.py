@@ -121,8 +121,10 @@ def _read_file(src: _Source, key: bytes, lib: ctypes.CDLL | None) -> None:
             if size:
                 # Scans run on the pool (ctypes drops the GIL) while this thread reads ahead;
                 # results are merged strictly in file order.
-                native_ok = lib is not None and buffer.find(b"\r", 0, size) < 0
-                future = _pool().submit(_scan, lib, buffer, size, key) if lib and native_ok else None
+                # A lone CR changes the line count: such chunks take the json.loads path.
+                future = None
+                if lib is not None and buffer.find(b"\r", 0, size) < 0:
+                    future = _pool().submit(_scan, lib, buffer, size, key)
                 pending.append((buffer, size, future))
                 while len(pending) > _IN_FLIGHT:
                     finish_one()
@@ -216,16 +218,19 @@ def _merge(src: _Source, scan: _Scan, data: bytearray, base: int) -> int:
     # scanner or json.loads (a deferred line) found it.
     hint_from_scan = int(ignored[0]) if ignored.size and not points.fields_seen else None
 
+    def line(i: int) -> bytes:
+        return bytes(data[scan.starts[i] : scan.starts[i + 1]])
+
     extra = []
     for i in np.flatnonzero(scan.status == native.ST_DEFER).tolist():
         if hint_from_scan is not None and i > hint_from_scan and not points.fields_seen:
-            points.fields_seen = _keys(bytes(data[scan.starts[hint_from_scan] : scan.starts[hint_from_scan + 1]]))
+            points.fields_seen = _keys(line(hint_from_scan))
         line_no = base + 1 + i
-        point = _python_line(src, bytes(data[scan.starts[i] : scan.starts[i + 1]]), line_no)
+        point = _python_line(src, line(i), line_no)
         if point is not None:
             extra.append((point[0], point[1], line_no))
     if hint_from_scan is not None and not points.fields_seen:
-        points.fields_seen = _keys(bytes(data[scan.starts[hint_from_scan] : scan.starts[hint_from_scan + 1]]))
+        points.fields_seen = _keys(line(hint_from_scan))
     if extra:
         steps = np.concatenate([steps, np.asarray([e[0] for e in extra], dtype=np.int64)])
         values = np.concatenate([values, np.asarray([e[1] for e in extra], dtype=np.float64)])
