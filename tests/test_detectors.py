@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
@@ -17,13 +19,18 @@ windows = st.integers(2, 40)
 sigmas = st.sampled_from([2.0, 3.5, 5.0, 8.0])
 
 
+# A curve, a detector setting, an integer shift and a power-of-two scale: both exact.
+def shift_and_scale_cases(test: Callable[..., None]) -> Callable[..., None]:
+    given_cases = given(integer_curves, windows, sigmas, st.integers(-(10**6), 10**6), st.integers(-20, 20))
+    return settings(max_examples=200, deadline=None)(given_cases(test))
+
+
 def _events(values: np.ndarray, window: int, sigma: float) -> tuple[list[int], list[float]]:  # type: ignore[type-arg]
     found = robust_events(values, window=window, sigma=sigma)
     return found.points.tolist(), found.z.tolist()
 
 
-@settings(max_examples=200, deadline=None)
-@given(integer_curves, windows, sigmas, st.integers(-(10**6), 10**6), st.integers(-20, 20))
+@shift_and_scale_cases
 def test_shift_and_scale_do_not_change_the_events(
     values: np.ndarray,  # type: ignore[type-arg]
     window: int,
@@ -89,8 +96,7 @@ def _seed_events(values: np.ndarray, window: int, sigma: float) -> list[int]:  #
     return compute_metrics(values, rolling_window=window, spike_sigma=sigma, method="seed").spike_points.tolist()
 
 
-@settings(max_examples=200, deadline=None)
-@given(integer_curves, windows, sigmas, st.integers(-(10**6), 10**6), st.integers(-20, 20))
+@shift_and_scale_cases
 def test_seed_rule_ignores_shift_and_scale(
     values: np.ndarray,  # type: ignore[type-arg]
     window: int,
