@@ -4,8 +4,8 @@
 # The log scanner is plain C loaded with ctypes; the full image of the same Debian release has
 # the compiler, so the slim runtime image needs none.
 FROM python:3.11.14-bookworm AS native
-COPY drift/native/scan.c /build/scan.c
-RUN cc -O2 -std=c11 -shared -fPIC -o /build/_scan.so /build/scan.c
+COPY drift/native/*.c /build/
+RUN cc -O2 -std=c11 -shared -fPIC -o /build/_scan.so /build/*.c
 
 FROM python:3.11.14-slim-bookworm
 

@@ -15,13 +15,29 @@ LineArray = npt.NDArray[np.int32] | npt.NDArray[np.int64]
 
 @dataclass(frozen=True)
 class Position:
-    """A place in a log, as annotations point at it."""
+    """A place in a log, as annotations point at it.
+
+    ``line`` numbers the place in ``unit``s: a text line (1-based), a TFRecord record (1-based),
+    or an ``entry`` of a JSON array such as ``log_history`` (0-based, as Python indexes it).
+    """
 
     file: str
     line: int | None = None
+    unit: str = "line"
+
+    @property
+    def source_line(self) -> int | None:
+        """The line an annotation can point at; binary and JSON-array positions have none."""
+        return self.line if self.unit == "line" else None
 
     def __str__(self) -> str:
-        return self.file if self.line is None else f"{self.file}:{self.line}"
+        if self.line is None:
+            return self.file
+        if self.unit == "line":
+            return f"{self.file}:{self.line}"
+        if self.unit == "entry":
+            return f"{self.file} log_history[{self.line}]"
+        return f"{self.file} {self.unit} {self.line}"
 
 
 @dataclass(frozen=True, eq=False)
@@ -31,16 +47,20 @@ class Curve:
     steps: IntArray
     values: FloatArray
     file_index: SmallIntArray  # index into ``files`` for each point
-    line: LineArray  # 1-based line of each point in its file
+    line: LineArray  # where each point is in its file, in ``unit``s (see Position)
     files: tuple[str, ...]  # display paths of every file read, in read order
-    skipped_lines: int = 0  # broken lines after the first, skipped as the seed does
+    skipped_lines: int = 0  # damaged lines or records, skipped as the seed skips broken lines
     first_skipped: Position | None = None
     ignored_records: int = 0  # step records whose step or metric is missing or not a number
     fields_seen: tuple[str, ...] = field(default=())  # a step record's keys, for a missing-metric hint
     oversized_steps: int = 0  # distinct steps beyond int64: left out, but counted for the SKIP rule
+    unit: str = "line"  # what ``line`` counts: "line", "record" or "entry"
+    format: str = "dlm"  # the reader that made it
+    metric_name: str = ""  # the field, column, tag or key read, when it differs from the requested metric
+    notes: tuple[str, ...] = ()  # what the reader decided that a user should know (one line each)
 
     def __len__(self) -> int:
         return int(self.steps.size)
 
     def position(self, index: int) -> Position:
-        return Position(self.files[int(self.file_index[index])], int(self.line[index]))
+        return Position(self.files[int(self.file_index[index])], int(self.line[index]), self.unit)

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from drift.readers.dlm import LogFile
+from drift.readers.common import LogFile
 
 LOG_GLOB = "train-*.jsonl"
 

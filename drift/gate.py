@@ -65,6 +65,9 @@ class RunResult:
     ignored_records: int = 0
     error_position: Position | None = None
     hint: str | None = None  # how to fix a SKIP or ERROR, beyond the seed's message
+    source_format: str = ""  # the reader that read it ("" when nothing was read)
+    metric_name: str = ""  # the field, column, tag or key read, when not the metric setting itself
+    reader_notes: tuple[str, ...] = ()
 
     @property
     def failed(self) -> tuple[Check, ...]:
@@ -89,6 +92,9 @@ def judge(name: str, curve: Curve, settings: RunSettings) -> RunResult:
         "skipped_lines": curve.skipped_lines,
         "first_skipped": curve.first_skipped,
         "ignored_records": curve.ignored_records,
+        "source_format": curve.format,
+        "metric_name": curve.metric_name,
+        "reader_notes": curve.notes,
     }
     # The seed counts every distinct step, even one too large for its array, before it SKIPs.
     counted = len(curve) + curve.oversized_steps
@@ -186,7 +192,7 @@ def _events(curve: Curve, metrics: Metrics) -> tuple[Event, ...]:
 
     def where(points: IntArray) -> list[tuple[int, Position]]:
         return [
-            (s, Position(files[f], ln))
+            (s, Position(files[f], ln, curve.unit))
             for s, f, ln in zip(
                 steps[points].tolist(), file_index[points].tolist(), lines[points].tolist(), strict=True
             )

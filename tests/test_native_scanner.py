@@ -16,7 +16,8 @@ from hypothesis import strategies as st
 from drift import native
 from drift.errors import LogError
 from drift.readers import dlm
-from drift.readers.dlm import LogFile, read_dlm
+from drift.readers.common import LogFile
+from drift.readers.dlm import read_dlm
 
 
 def test_the_scanner_is_built() -> None:

@@ -1,4 +1,4 @@
-"""The optional compiled fast path for JSON-lines logs (``scan.c``), loaded with ctypes.
+"""The optional compiled fast paths for reading logs (``*.c`` here, one library), loaded with ctypes.
 
 Build it with ``python -m drift.native`` (needs a C compiler; the Docker image has it built in).
 Without it everything still works, through Python's json module, only slower.
@@ -13,7 +13,7 @@ import sys
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-SOURCE = HERE / "scan.c"
+SOURCES = tuple(sorted(HERE.glob("*.c")))  # one library for every fast path
 LIBRARY = HERE / "_scan.so"
 
 ST_STEP, ST_OTHER, ST_IGNORED, ST_DEFER = 0, 1, 2, 3
@@ -43,7 +43,7 @@ def build(compiler: str | None = None) -> Path:
     cc = compiler or shutil.which("cc") or shutil.which("gcc")
     if cc is None:
         raise RuntimeError("no C compiler found (install gcc); training-drift works without the fast path")
-    command = [cc, "-O2", "-std=c11", "-shared", "-fPIC", "-o", str(LIBRARY), str(SOURCE)]
+    command = [cc, "-O2", "-std=c11", "-shared", "-fPIC", "-o", str(LIBRARY), *map(str, SOURCES)]
     subprocess.run(command, check=True)
     return LIBRARY
 

@@ -21,46 +21,18 @@ import os
 from collections import deque
 from collections.abc import Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass, field
-from pathlib import Path
+from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
 
 from drift import native
-from drift.curve import Curve, FloatArray, IntArray, LineArray, Position, SmallIntArray
+from drift.curve import Curve, FloatArray, IntArray, LineArray, Position
 from drift.errors import LogError
+from drift.readers.common import LogFile, Points, finish
 
 CHUNK_BYTES = 8 << 20
 _INT64_MAX = 2**63 - 1
-
-
-@dataclass(frozen=True)
-class LogFile:
-    path: Path
-    display: str  # workspace-relative, for messages and annotations
-
-
-@dataclass
-class _Points:
-    """What one run's files yielded so far, in reading order."""
-
-    steps: list[IntArray] = field(default_factory=list)
-    values: list[FloatArray] = field(default_factory=list)
-    files: list[SmallIntArray] = field(default_factory=list)
-    lines: list[LineArray] = field(default_factory=list)
-    skipped: int = 0
-    first_skipped: Position | None = None
-    ignored: int = 0
-    fields_seen: tuple[str, ...] = ()
-    oversized: set[int] = field(default_factory=set)  # distinct whole-number steps beyond int64
-
-    def add(self, file_index: int, steps: IntArray, values: FloatArray, lines: LineArray) -> None:
-        if steps.size:
-            self.steps.append(steps)
-            self.values.append(values)
-            self.files.append(np.full(steps.size, file_index, dtype=np.int32))
-            self.lines.append(lines)
 
 
 @dataclass(frozen=True)
@@ -70,11 +42,11 @@ class _Source:
     log: LogFile
     index: int  # the file's position in the run
     metric: str
-    points: _Points
+    points: Points
 
 
 def read_dlm(files: Sequence[LogFile], metric: str = "loss", *, fast: bool = True) -> Curve:
-    points = _Points()
+    points = Points()
     lib = native.load() if fast else None
     key = metric.encode("utf-8", "surrogateescape")
     for index, log in enumerate(files):
@@ -82,7 +54,7 @@ def read_dlm(files: Sequence[LogFile], metric: str = "loss", *, fast: bool = Tru
             _read_file(_Source(log, index, metric, points), key, lib)
         except OSError as exc:
             raise LogError(f"failed to read {log.display}: {exc.strerror or exc}", file=log.display) from None
-    return _dedupe(points, files)
+    return finish(points, files, format="dlm")
 
 
 def _read_file(src: _Source, key: bytes, lib: ctypes.CDLL | None) -> None:
@@ -301,42 +273,3 @@ def _reason(exc: BaseException) -> str:
     if isinstance(exc, RecursionError):
         return "nested too deeply"
     return str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-
-
-def _dedupe(points: _Points, files: Sequence[LogFile]) -> Curve:
-    """Keep the last value read for each step, steps ascending.
-
-    A stable sort keeps equal steps in reading order, so the last of each run of equal steps is
-    the one read last. Each column is joined, gathered and released in turn, which keeps the peak
-    memory of a ten-million-step run to a few copies of one column.
-    """
-
-    def take(parts: list[np.ndarray], empty: np.dtype, keep: IntArray | None) -> np.ndarray:
-        column = np.concatenate(parts) if parts else np.empty(0, dtype=empty)
-        parts.clear()
-        return column if keep is None else column[keep]
-
-    steps = take(points.steps, np.dtype(np.int64), None)
-    keep: IntArray | None = None
-    if steps.size > 1 and not bool(np.all(steps[1:] > steps[:-1])):
-        order = np.argsort(steps, kind="stable")
-        ordered = steps[order]
-        del steps
-        last = np.empty(ordered.size, dtype=np.bool_)
-        np.not_equal(ordered[1:], ordered[:-1], out=last[:-1])
-        last[-1] = True
-        keep = order[last]
-        steps = ordered[last]
-        del order, ordered, last
-    return Curve(
-        steps=steps,
-        values=take(points.values, np.dtype(np.float64), keep),
-        file_index=take(points.files, np.dtype(np.int32), keep),
-        line=take(points.lines, np.dtype(np.int64), keep),
-        files=tuple(f.display for f in files),
-        skipped_lines=points.skipped,
-        first_skipped=points.first_skipped,
-        ignored_records=points.ignored,
-        fields_seen=points.fields_seen,
-        oversized_steps=len(points.oversized),
-    )

@@ -29,7 +29,7 @@ def _for_run(run: RunResult, fail_on: str) -> list[Annotation]:
                 f"{run.name}: {run.message}",
                 "training-drift: unreadable log",
                 pos.file if pos else (run.files[0] if run.files else None),
-                pos.line if pos else None,
+                pos.source_line if pos else None,
             )
         ]
     out = []
@@ -43,7 +43,11 @@ def _for_run(run: RunResult, fail_on: str) -> list[Annotation]:
         pos = check.position
         out.append(
             Annotation(
-                level, message, f"training-drift: {check.metric}", pos.file if pos else None, pos.line if pos else None
+                level,
+                message,
+                f"training-drift: {check.metric}",
+                pos.file if pos else None,
+                pos.source_line if pos else None,
             )
         )
     return out

@@ -31,11 +31,12 @@ def run_entry(run: RunResult) -> dict[str, Any]:
     }
     return {
         "name": run.name,
-        "source": {"format": "dlm", "files": list(run.files)},
+        "source": {"format": run.source_format or None, "metric": run.metric_name or None, "files": list(run.files)},
         "verdict": run.verdict.value,
         "score": _number(run.score),
         "message": run.message,
         "hint": run.hint,
+        "notes": list(run.reader_notes),
         "metrics": metrics,
         "thresholds": asdict(run.settings),
         "failed_checks": [
@@ -49,7 +50,8 @@ def run_entry(run: RunResult) -> dict[str, Any]:
                 "rise": _number(e.rise),
                 "z": _number(e.z),
                 "file": e.position.file,
-                "line": e.position.line,
+                "line": e.position.source_line,
+                "record": None if e.position.unit == "line" else e.position.line,
             }
             for e in run.events
         ],

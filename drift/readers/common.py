@@ -1,0 +1,160 @@
+"""What every reader shares: the files it is given, what to read from them, and how the points
+it found become one run's curve (steps ascending, the last value read for a repeated step)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from drift.curve import Curve, FloatArray, IntArray, LineArray, Position, SmallIntArray
+
+INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
+
+
+@dataclass(frozen=True)
+class LogFile:
+    path: Path
+    display: str  # workspace-relative, for messages and annotations
+
+
+@dataclass(frozen=True)
+class ReadSpec:
+    """What to take from a run's files."""
+
+    metric: str = "loss"  # field, column, tag or key
+    step_key: str = "step"  # JSON-lines logs: the field that holds the step
+    record_filter: tuple[str, str] | None = None  # JSON-lines logs: only records with key == value
+
+
+@dataclass
+class Points:
+    """What one run's files yielded so far, in reading order."""
+
+    unit: str = "line"
+    steps: list[IntArray] = field(default_factory=list)
+    values: list[FloatArray] = field(default_factory=list)
+    files: list[SmallIntArray] = field(default_factory=list)
+    lines: list[LineArray] = field(default_factory=list)
+    skipped: int = 0
+    first_skipped: Position | None = None
+    ignored: int = 0
+    fields_seen: tuple[str, ...] = ()
+    oversized: set[int] = field(default_factory=set)  # distinct whole-number steps beyond int64
+
+    def add(self, file_index: int, steps: IntArray, values: FloatArray, lines: LineArray) -> None:
+        if steps.size:
+            self.steps.append(steps)
+            self.values.append(values)
+            self.files.append(np.full(steps.size, file_index, dtype=np.int32))
+            self.lines.append(lines)
+
+    def add_lists(self, file_index: int, steps: list[int], values: list[float], lines: list[int]) -> None:
+        self.add(
+            file_index,
+            np.asarray(steps, dtype=np.int64),
+            np.asarray(values, dtype=np.float64),
+            np.asarray(lines, dtype=np.int64),
+        )
+
+    def damaged(self, file: str, at: int | None) -> None:
+        """Count one damaged line or record; the first one is reported with its position."""
+        self.skipped += 1
+        if self.first_skipped is None:
+            self.first_skipped = Position(file, at, self.unit)
+
+
+def finish(
+    points: Points,
+    files: Sequence[LogFile],
+    *,
+    format: str,
+    metric_name: str = "",
+    notes: Iterable[str] = (),
+) -> Curve:
+    """Keep the last value read for each step, steps ascending.
+
+    A stable sort keeps equal steps in reading order, so the last of each run of equal steps is
+    the one read last. Each column is joined, gathered and released in turn, which keeps the peak
+    memory of a ten-million-step run to a few copies of one column.
+    """
+
+    def take(parts: list[np.ndarray], empty: np.dtype, keep: IntArray | None) -> np.ndarray:
+        column = np.concatenate(parts) if parts else np.empty(0, dtype=empty)
+        parts.clear()
+        return column if keep is None else column[keep]
+
+    steps = take(points.steps, np.dtype(np.int64), None)
+    keep: IntArray | None = None
+    if steps.size > 1 and not bool(np.all(steps[1:] > steps[:-1])):
+        order = np.argsort(steps, kind="stable")
+        ordered = steps[order]
+        del steps
+        last = np.empty(ordered.size, dtype=np.bool_)
+        np.not_equal(ordered[1:], ordered[:-1], out=last[:-1])
+        last[-1] = True
+        keep = order[last]
+        steps = ordered[last]
+        del order, ordered, last
+    values = take(points.values, np.dtype(np.float64), keep)
+    # Every reader keeps a non-finite value as +inf, as the seed does with dlm's NaN/Infinity.
+    values[~np.isfinite(values)] = np.inf
+    return Curve(
+        steps=steps,
+        values=values,
+        file_index=take(points.files, np.dtype(np.int32), keep),
+        line=take(points.lines, np.dtype(np.int64), keep),
+        files=tuple(f.display for f in files),
+        skipped_lines=points.skipped,
+        first_skipped=points.first_skipped,
+        ignored_records=points.ignored,
+        fields_seen=points.fields_seen,
+        oversized_steps=len(points.oversized),
+        unit=points.unit,
+        format=format,
+        metric_name=metric_name,
+        notes=tuple(notes),
+    )
+
+
+def metric_candidates(metric: str) -> tuple[str, ...]:
+    """Names under which common trainers log ``metric``, most specific first."""
+    return (
+        metric,
+        f"train/{metric}",
+        f"train_{metric}",
+        f"{metric}_step",
+        f"train_{metric}_step",
+        f"train/{metric}_step",
+        f"{metric}/train",
+        f"training/{metric}",
+        f"train/{metric}_epoch",
+        f"train_{metric}_epoch",
+        f"{metric}_epoch",
+    )
+
+
+def resolve_metric(metric: str, available: Iterable[str]) -> str | None:
+    """The name to read for ``metric`` among the names a log holds: the exact name, else the first
+    common spelling of it (``train/loss``, ``train_loss_step``, ``Loss/train``...), compared
+    without case. None when there is none; the caller lists ``available`` in its hint."""
+    names = sorted(set(available))
+    if metric in names:
+        return metric
+    folded: dict[str, str] = {}
+    for name in names:
+        folded.setdefault(name.casefold(), name)
+    for candidate in metric_candidates(metric):
+        hit = folded.get(candidate.casefold())
+        if hit is not None:
+            return hit
+    return None
+
+
+def listing(names: Iterable[str], limit: int = 12) -> str:
+    """A short, sorted list of names for a hint."""
+    shown = sorted(set(names))
+    more = f" and {len(shown) - limit} more" if len(shown) > limit else ""
+    return (", ".join(shown[:limit]) or "none") + more
