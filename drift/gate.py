@@ -101,12 +101,14 @@ def judge(name: str, curve: Curve, settings: RunSettings) -> RunResult:
     if counted < settings.min_steps or len(curve) == 0:
         message = f"only {counted} step records (< min_steps={settings.min_steps}); curve too short to fit reliably"
         hint = None
+        seen = ", ".join(curve.fields_seen) or "none"
         if len(curve) == 0 and curve.ignored_records:
-            seen = ", ".join(curve.fields_seen) or "none"
             hint = (
                 f"{curve.ignored_records} step record(s) have no numeric {settings.metric!r}; "
                 f"fields seen: {seen}. Set the metric input to one of them."
             )
+        elif len(curve) == 0 and curve.fields_seen:
+            hint = f"no {settings.metric!r} in these logs; names found: {seen}. Set the metric input to one of them."
         return RunResult(name, Verdict.SKIP, None, message, settings, hint=hint, **common)  # type: ignore[arg-type]
 
     metrics = compute_metrics(
