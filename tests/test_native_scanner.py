@@ -15,9 +15,10 @@ from hypothesis import strategies as st
 
 from drift import native
 from drift.errors import LogError
-from drift.readers import dlm
-from drift.readers.common import LogFile
+from drift.readers import jsonl
+from drift.readers.common import LogFile, ReadSpec
 from drift.readers.dlm import read_dlm
+from drift.readers.jsonl import read_jsonl
 
 
 def test_the_scanner_is_built() -> None:
@@ -130,9 +131,9 @@ def lines(draw: st.DrawFn) -> str:
     return text
 
 
-def _read(files: list[LogFile], fast: bool) -> tuple[object, ...]:
+def _read(files: list[LogFile], fast: bool, spec: ReadSpec | None = None) -> tuple[object, ...]:
     try:
-        curve = read_dlm(files, "loss", fast=fast)
+        curve = read_dlm(files, "loss", fast=fast) if spec is None else read_jsonl(files, spec, fast=fast)
     except LogError as exc:
         return ("error", str(exc), exc.file, exc.line)
     values = [("inf" if math.isinf(v) else v) for v in curve.values.tolist()]
@@ -162,8 +163,54 @@ def test_fast_path_equals_json_loads(contents: list[list[str]], newline: str, tr
         assert _read(files, fast=True) == _read(files, fast=False)
 
 
+specs = st.builds(
+    ReadSpec,
+    metric=st.sampled_from(["loss", "lr", "x"]),
+    step_key=st.sampled_from(["step", "x", "lr"]),
+    record_filter=st.sampled_from(
+        [None, ("type", "step"), ("type", "banner"), ("type", "1"), ("x", "null"), ("lr", "")]
+    ),
+)
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(st.lists(lines(), max_size=25), min_size=1, max_size=2), specs)
+def test_fast_path_equals_json_loads_for_any_step_key_metric_and_filter(
+    contents: list[list[str]], spec: ReadSpec
+) -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        files = []
+        for i, body in enumerate(contents):
+            path = Path(tmp) / f"log-{i}.jsonl"
+            path.write_bytes("\n".join(body).encode("utf-8", "surrogatepass"))
+            files.append(LogFile(path, path.name))
+        assert _read(files, True, spec) == _read(files, False, spec)
+
+
+def test_generic_jsonl_filter_and_step_key(tmp_path: Path) -> None:
+    path = tmp_path / "metrics.jsonl"
+    path.write_text(
+        '{"it": 1, "phase": "train", "loss": 2.0}\n'
+        '{"it": 1, "phase": "eval", "loss": 9.0}\n'
+        '{"it": 2, "phase": "train", "loss": 1.5, "epoch": 1}\n'
+        '{"it": 3, "phase": "train"}\n'
+        '{"it": 4, "phase": "train", "loss": NaN}\n'
+    )
+    for fast in (True, False):
+        curve = read_jsonl([LogFile(path, "m")], ReadSpec(step_key="it", record_filter=("phase", "train")), fast=fast)
+        assert curve.steps.tolist() == [1, 2, 4]
+        assert curve.values.tolist() == [2.0, 1.5, math.inf]
+        assert curve.line.tolist() == [1, 3, 5]
+        assert curve.ignored_records == 1  # a train record without a loss
+        assert curve.format == "jsonl"
+        by_epoch = read_jsonl([LogFile(path, "m")], ReadSpec(step_key="it", record_filter=("epoch", "1")), fast=fast)
+        assert by_epoch.steps.tolist() == [2]  # a number filter matches by its JSON text
+        unfiltered = read_jsonl([LogFile(path, "m")], ReadSpec(step_key="it"), fast=fast)
+        assert unfiltered.steps.tolist() == [1, 2, 4] and unfiltered.values.tolist()[0] == 9.0  # the last at step 1
+
+
 def test_chunk_boundaries_and_a_line_longer_than_a_chunk(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(dlm, "CHUNK_BYTES", 64)
+    monkeypatch.setattr(jsonl, "CHUNK_BYTES", 64)
     body = [
         json.dumps({"type": "step", "step": s, "loss": 1.0 / (s + 1), "pad": "x" * (s % 7) * 30}) for s in range(200)
     ]

@@ -32,7 +32,26 @@ def load() -> ctypes.CDLL | None:
         else:
             i64, ptr = ctypes.c_int64, ctypes.c_void_p
             lib.drift_scan.restype = i64
-            lib.drift_scan.argtypes = [ptr, i64, ctypes.c_char_p, i64, ptr, ptr, i64, ptr, ptr, ptr, ptr]
+            text = ctypes.c_char_p
+            lib.drift_scan.argtypes = [
+                ptr,
+                i64,
+                text,
+                i64,
+                text,
+                i64,
+                text,
+                i64,
+                text,
+                i64,
+                ptr,
+                ptr,
+                i64,
+                ptr,
+                ptr,
+                ptr,
+                ptr,
+            ]
             lib.drift_count_lines.restype = i64
             lib.drift_count_lines.argtypes = [ptr, i64]
             _loaded = lib

@@ -151,10 +151,26 @@ static int to_step(const value_t *v, int64_t *out) {
     return 0;
 }
 
+/* What a line must hold to be a point: the step and metric keys, and optionally a filter
+ * key whose value must be the given string (dlm: type == "step"). */
+typedef struct {
+    const char *step;
+    int64_t step_len;
+    const char *metric;
+    int64_t metric_len;
+    const char *filter_key;
+    int64_t filter_key_len; /* 0: no filter, every record holding the metric is a point */
+    const char *filter_value;
+    int64_t filter_value_len;
+} keys_t;
+
+static int same(const char *a, int64_t a_len, const char *b, int64_t b_len) {
+    return a_len == b_len && memcmp(a, b, (size_t)a_len) == 0;
+}
+
 /* Classify one line [p, end) (no newline). */
-static int scan_line(const char *p, const char *end, const char *metric, int64_t metric_len,
-                     int64_t *step_out, double *value_out) {
-    value_t type = {V_NONE, 0, 0}, step = {V_NONE, 0, 0}, metric_v = {V_NONE, 0, 0};
+static int scan_line(const char *p, const char *end, const keys_t *keys, int64_t *step_out, double *value_out) {
+    value_t filter = {V_NONE, 0, 0}, step = {V_NONE, 0, 0}, metric_v = {V_NONE, 0, 0};
     if (p >= end || *p != '{' || end[-1] != '}') return ST_DEFER;
     p = skip_ws(p + 1, end);
     if (*p == '}') {
@@ -172,9 +188,9 @@ static int scan_line(const char *p, const char *end, const char *metric, int64_t
             value_t v;
             p = scan_value(p, end, &v);
             if (!p) return ST_DEFER;
-            if (key_len == 4 && memcmp(key, "type", 4) == 0) type = v;
-            if (key_len == 4 && memcmp(key, "step", 4) == 0) step = v;
-            if (key_len == metric_len && memcmp(key, metric, (size_t)metric_len) == 0) metric_v = v;
+            if (keys->filter_key_len && same(key, key_len, keys->filter_key, keys->filter_key_len)) filter = v;
+            if (same(key, key_len, keys->step, keys->step_len)) step = v;
+            if (same(key, key_len, keys->metric, keys->metric_len)) metric_v = v;
             p = skip_ws(p, end);
             if (p >= end) return ST_DEFER;
             if (*p == ',') { p = skip_ws(p + 1, end); continue; }
@@ -184,7 +200,14 @@ static int scan_line(const char *p, const char *end, const char *metric, int64_t
     }
     if (p != end) return ST_DEFER;  /* extra data after the object */
 
-    if (!(type.kind == V_STRING && type.len == 4 && memcmp(type.start, "step", 4) == 0)) return ST_OTHER;
+    if (keys->filter_key_len) {
+        /* A number or literal matches by its JSON text, which Python decides. */
+        if (filter.kind != V_NONE && filter.kind != V_STRING) return ST_DEFER;
+        if (!(filter.kind == V_STRING && same(filter.start, filter.len, keys->filter_value, keys->filter_value_len)))
+            return ST_OTHER;
+    } else if (metric_v.kind == V_NONE) {
+        return ST_OTHER;  /* without a filter, a record is a point only when it holds the metric */
+    }
     /* Strings, booleans and null go through Python's int()/float() rules. */
     if (step.kind == V_STRING || step.kind == V_OTHER) return ST_DEFER;
     if (metric_v.kind == V_STRING || metric_v.kind == V_OTHER) return ST_DEFER;
@@ -214,9 +237,11 @@ static int scan_line(const char *p, const char *end, const char *metric, int64_t
  * (steps, values, line_index). Returns the number of lines, or -1 when max_lines is too small.
  * *n_points receives the number of step records.
  */
-int64_t drift_scan(const char *buf, int64_t len, const char *metric, int64_t metric_len,
-                   uint8_t *status, int64_t *line_start, int64_t max_lines,
+int64_t drift_scan(const char *buf, int64_t len, const char *step_key, int64_t step_len, const char *metric,
+                   int64_t metric_len, const char *filter_key, int64_t filter_key_len, const char *filter_value,
+                   int64_t filter_value_len, uint8_t *status, int64_t *line_start, int64_t max_lines,
                    int64_t *steps, double *values, int64_t *line_index, int64_t *n_points) {
+    keys_t keys = {step_key, step_len, metric, metric_len, filter_key, filter_key_len, filter_value, filter_value_len};
     int64_t line = 0, k = 0;
     const char *p = buf, *end = buf + len;
     while (p < end) {
@@ -226,7 +251,7 @@ int64_t drift_scan(const char *buf, int64_t len, const char *metric, int64_t met
         line_start[line] = p - buf;
         int64_t step = 0;
         double value = 0.0;
-        int st = scan_line(p, stop, metric, metric_len, &step, &value);
+        int st = scan_line(p, stop, &keys, &step, &value);
         status[line] = (uint8_t)st;
         if (st == ST_STEP) {
             steps[k] = step;

@@ -1,0 +1,320 @@
+"""JSON-lines training logs: dlm's, and any other with a step field and a metric field.
+
+The rules are the seed probe's (``_collect_steps``), which read dlm logs: lines split as Python's
+text mode splits them (``\\n``, ``\\r\\n`` and a lone ``\\r``), blank lines skipped, a broken
+first line is an error, later broken lines are skipped, ``int(step)`` and ``float(metric)`` as
+Python converts them, a non-finite loss kept as +inf, and for a repeated step the last value read
+wins. dlm's records are those with ``type == "step"``; other logs name their step field and,
+optionally, a ``key=value`` filter. Without a filter a record is a point when it holds the metric.
+Where the seed would crash (bytes that are not UTF-8, a number too large for a float or for a
+64-bit step) we skip and count instead.
+
+Files stream in chunks. Each chunk goes through the compiled scanner when it is built
+(``drift.native``); the lines it does not fully understand, and every chunk when it is not
+built, go through ``json.loads`` one line at a time.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import json
+import math
+import os
+from collections import deque
+from collections.abc import Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, replace
+
+import numpy as np
+import numpy.typing as npt
+
+from drift import native
+from drift.curve import Curve, FloatArray, IntArray, LineArray, Position
+from drift.errors import LogError
+from drift.readers.common import LogFile, Points, ReadSpec, finish
+
+CHUNK_BYTES = 8 << 20
+_INT64_MAX = 2**63 - 1
+
+
+@dataclass(frozen=True)
+class _Source:
+    """One file being read into a run's points."""
+
+    log: LogFile
+    index: int  # the file's position in the run
+    spec: ReadSpec
+    points: Points
+
+
+DLM = ReadSpec(step_key="step", record_filter=("type", "step"))
+
+
+def read_dlm(files: Sequence[LogFile], metric: str = "loss", *, fast: bool = True) -> Curve:
+    return read_jsonl(files, replace(DLM, metric=metric), fast=fast, format="dlm")
+
+
+def read_jsonl(files: Sequence[LogFile], spec: ReadSpec, *, fast: bool = True, format: str = "jsonl") -> Curve:
+    points = Points()
+    lib = native.load() if fast else None
+    key = _Keys.of(spec)
+    for index, log in enumerate(files):
+        try:
+            _read_file(_Source(log, index, spec, points), key, lib)
+        except OSError as exc:
+            raise LogError(f"failed to read {log.display}: {exc.strerror or exc}", file=log.display) from None
+    return finish(points, files, format=format)
+
+
+@dataclass(frozen=True)
+class _Keys:
+    """The spec's names as the scanner compares them: raw UTF-8 bytes."""
+
+    step: bytes
+    metric: bytes
+    filter_key: bytes
+    filter_value: bytes
+
+    @staticmethod
+    def of(spec: ReadSpec) -> _Keys:
+        def raw(text: str) -> bytes:
+            return text.encode("utf-8", "surrogateescape")
+
+        fk, fv = spec.record_filter or ("", "")
+        return _Keys(raw(spec.step_key), raw(spec.metric), raw(fk), raw(fv))
+
+
+def _read_file(src: _Source, key: _Keys, lib: ctypes.CDLL | None) -> None:
+    line_base = 0  # lines of this file already consumed
+    pending: deque[tuple[bytearray, int, Future[_Scan] | None]] = deque()
+
+    def finish_one() -> None:
+        nonlocal line_base
+        buffer, size, future = pending.popleft()
+        if future is None:
+            line_base += _python_chunk(src, bytes(buffer[:size]), line_base)
+        else:
+            line_base += _merge(src, future.result(), buffer, line_base)
+
+    with src.log.path.open("rb") as handle:
+        remaining = os.fstat(handle.fileno()).st_size
+        carry = b""
+        while True:
+            # Sized to what is left (+1 to see the end of a file that grows while we read it),
+            # so a small log costs a small buffer.
+            buffer = bytearray(len(carry) + max(1, min(CHUNK_BYTES, remaining + 1)))
+            buffer[: len(carry)] = carry
+            got = handle.readinto(memoryview(buffer)[len(carry) :])
+            remaining = max(0, remaining - got)
+            filled = len(carry) + got
+            if got == 0:
+                size = filled  # the last line, without its newline
+                carry = b""
+            else:
+                cut = buffer.rfind(b"\n", 0, filled)
+                if cut < 0:  # a very long line: keep reading until it ends
+                    carry = bytes(buffer[:filled])
+                    continue
+                size = cut + 1
+                carry = bytes(buffer[size:filled])
+            if size:
+                # Scans run on the pool (ctypes drops the GIL) while this thread reads ahead;
+                # results are merged strictly in file order.
+                # A lone CR changes the line count: such chunks take the json.loads path.
+                future = None
+                if lib is not None and buffer.find(b"\r", 0, size) < 0:
+                    future = _pool().submit(_scan, lib, buffer, size, key)
+                pending.append((buffer, size, future))
+                while len(pending) > _IN_FLIGHT:
+                    finish_one()
+            if got == 0:
+                break
+    while pending:
+        finish_one()
+
+
+@dataclass(frozen=True)
+class _Scan:
+    lines: int
+    status: npt.NDArray[np.uint8]
+    starts: IntArray
+    steps: IntArray
+    values: FloatArray
+    at: IntArray
+
+
+_IN_FLIGHT = 3
+_executor: ThreadPoolExecutor | None = None
+
+
+def _pool() -> ThreadPoolExecutor:
+    global _executor  # noqa: PLW0603 - one pool per process, made on first use
+    if _executor is None:
+        _executor = ThreadPoolExecutor(max_workers=max(1, min(2, os.cpu_count() or 1)))
+    return _executor
+
+
+def _scan(lib: ctypes.CDLL, buffer: bytearray, size: int, key: _Keys) -> _Scan:
+    address = ctypes.addressof((ctypes.c_char * len(buffer)).from_buffer(buffer))
+    capacity = int(lib.drift_count_lines(address, size))
+    status = np.empty(capacity, dtype=np.uint8)
+    starts = np.empty(capacity + 1, dtype=np.int64)
+    steps = np.empty(capacity, dtype=np.int64)
+    values = np.empty(capacity, dtype=np.float64)
+    at = np.empty(capacity, dtype=np.int64)
+    found = ctypes.c_int64(0)
+    lines = lib.drift_scan(
+        address, size, key.step, len(key.step), key.metric, len(key.metric),
+        key.filter_key, len(key.filter_key), key.filter_value, len(key.filter_value),
+        status.ctypes.data, starts.ctypes.data, capacity,
+        steps.ctypes.data, values.ctypes.data, at.ctypes.data, ctypes.byref(found),
+    )  # fmt: skip
+    if lines != capacity:
+        raise RuntimeError(f"native scanner counted {lines} lines, expected {capacity}")
+    k = found.value
+    return _Scan(lines, status, starts, steps[:k], values[:k], at[:k])
+
+
+def _python_chunk(src: _Source, data: bytes, base: int) -> int:
+    """Complete lines through json.loads; returns how many lines (in the seed's counting) they were."""
+    pieces = data.split(b"\n")
+    if data.endswith(b"\n"):
+        pieces.pop()
+    steps: list[int] = []
+    values: list[float] = []
+    lines: list[int] = []
+    line_no = base
+    for piece in pieces:
+        # Text mode also ends a line at a lone CR; keep the seed's line numbers.
+        for raw in (piece.splitlines() or [b""]) if b"\r" in piece else (piece,):
+            line_no += 1
+            point = _python_line(src, raw, line_no)
+            if point is not None:
+                steps.append(point[0])
+                values.append(point[1])
+                lines.append(line_no)
+    src.points.add(
+        src.index,
+        np.asarray(steps, dtype=np.int64),
+        np.asarray(values, dtype=np.float64),
+        np.asarray(lines, dtype=np.int64),
+    )
+    return line_no - base
+
+
+def _merge(src: _Source, scan: _Scan, data: bytearray, base: int) -> int:
+    """Fold one scanned chunk into the run, sending the lines it deferred through json.loads."""
+    steps, values = scan.steps, scan.values
+    # Line numbers fit in 32 bits for any log under two billion lines; that halves their memory.
+    lines: LineArray = scan.at + (base + 1)
+    if base + scan.lines < 2**31 - 1:
+        lines = lines.astype(np.int32)
+    # dlm writes a non-finite loss as a bare NaN/Infinity; the seed keeps each as +inf.
+    values[~np.isfinite(values)] = math.inf
+
+    points = src.points
+    ignored = np.flatnonzero(scan.status == native.ST_IGNORED)
+    points.ignored += int(ignored.size)
+    # The hint names the fields of the first ignored record in reading order, whether the
+    # scanner or json.loads (a deferred line) found it.
+    hint_from_scan = int(ignored[0]) if ignored.size and not points.fields_seen else None
+
+    def line(i: int) -> bytes:
+        return bytes(data[scan.starts[i] : scan.starts[i + 1]])
+
+    extra = []
+    for i in np.flatnonzero(scan.status == native.ST_DEFER).tolist():
+        if hint_from_scan is not None and i > hint_from_scan and not points.fields_seen:
+            points.fields_seen = _keys(line(hint_from_scan))
+        line_no = base + 1 + i
+        point = _python_line(src, line(i), line_no)
+        if point is not None:
+            extra.append((point[0], point[1], line_no))
+    if hint_from_scan is not None and not points.fields_seen:
+        points.fields_seen = _keys(line(hint_from_scan))
+    if extra:
+        steps = np.concatenate([steps, np.asarray([e[0] for e in extra], dtype=np.int64)])
+        values = np.concatenate([values, np.asarray([e[1] for e in extra], dtype=np.float64)])
+        lines = np.concatenate([lines, np.asarray([e[2] for e in extra], dtype=np.int64)])
+        order = np.argsort(lines, kind="stable")  # keep reading order for "last one wins"
+        steps, values, lines = steps[order], values[order], lines[order]
+    points.add(src.index, steps, values, lines)
+    return scan.lines
+
+
+def _python_line(src: _Source, raw: bytes, line_no: int) -> tuple[int, float] | None:
+    """One line by the reference rules; a step record's (step, value), or None."""
+    log, points = src.log, src.points
+    try:
+        text = raw.decode("utf-8").strip()
+        if not text:
+            return None
+        record = json.loads(text)
+    except (ValueError, RecursionError) as exc:  # UnicodeDecodeError is a ValueError
+        if line_no == 1:
+            raise LogError(
+                f"first line of {log.display} is not valid JSON: {_reason(exc)}", file=log.display, line=1
+            ) from None
+        points.skipped += 1
+        if points.first_skipped is None:
+            points.first_skipped = Position(log.display, line_no)
+        return None
+    if not isinstance(record, dict) or not _selected(record, src.spec):
+        return None
+    point = _point(record, src.spec)
+    if isinstance(point, int):
+        points.oversized.add(point)
+        points.ignored += 1
+        return None
+    if point is None:
+        points.ignored += 1
+        if not points.fields_seen:
+            points.fields_seen = tuple(str(k) for k in list(record)[:20])
+        return None
+    step, value = point
+    return step, (value if math.isfinite(value) else math.inf)
+
+
+def _keys(raw: bytes) -> tuple[str, ...]:
+    try:
+        record = json.loads(raw)
+    except (ValueError, RecursionError):
+        return ()
+    return tuple(str(k) for k in list(record)[:20]) if isinstance(record, dict) else ()
+
+
+def _selected(record: dict[str, object], spec: ReadSpec) -> bool:
+    """Whether a record is meant to be a point: it passes the filter, or holds the metric."""
+    if spec.record_filter is None:
+        return spec.metric in record
+    key, wanted = spec.record_filter
+    if key not in record:
+        return False
+    got = record[key]
+    if isinstance(got, str):
+        return got == wanted
+    try:  # a number or literal matches by its JSON text: epoch=1, train=true
+        return json.dumps(got) == wanted
+    except (ValueError, TypeError, RecursionError):
+        return False
+
+
+def _point(record: dict[str, object], spec: ReadSpec) -> tuple[int, float] | int | None:
+    """(step, value); None when either is missing or not a number; the step alone when it is a
+    whole number beyond int64 (the seed counts those, then crashes building its array)."""
+    try:
+        step = int(record[spec.step_key])  # type: ignore[call-overload]
+        value = float(record[spec.metric])  # type: ignore[arg-type]
+    except (KeyError, TypeError, ValueError, OverflowError):
+        return None
+    if not -_INT64_MAX - 1 <= step <= _INT64_MAX:
+        return int(step)
+    return step, value
+
+
+def _reason(exc: BaseException) -> str:
+    if isinstance(exc, UnicodeDecodeError):
+        return "bytes that are not UTF-8"
+    if isinstance(exc, RecursionError):
+        return "nested too deeply"
+    return str(exc).splitlines()[0] if str(exc) else type(exc).__name__
