@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from drift.errors import ConfigError
+from drift.layouts import FORMATS
 
 if TYPE_CHECKING:
     import yaml
@@ -30,7 +31,7 @@ Value = str | int | float | tuple[str, ...]
 @dataclass(frozen=True)
 class Field:
     name: str  # kebab case, as the action input
-    kind: str  # "float", "int", "choice", "text", "paths"
+    kind: str  # "float", "int", "choice", "text", "filter", "paths"
     default: Value
     help: str
     scope: str  # "run": per run and in the file; "gate": global, in the file too; "input": input only
@@ -42,6 +43,8 @@ class Field:
     def describe(self) -> str:
         if self.kind == "choice":
             return "one of " + ", ".join(self.choices)
+        if self.kind == "filter":
+            return "key=value, or empty"
         noun = "an integer" if self.kind == "int" else "a number"
         if self.low is not None and self.high is not None:
             return f"{noun} from {_num(self.low)} to {_num(self.high)}"
@@ -63,11 +66,36 @@ FIELDS: tuple[Field, ...] = (
         "paths",
         (),
         "Logs to gate: paths or glob patterns relative to the workspace, one per line or "
-        "comma-separated. Each match is a dlm store, its `logs/` folder or a `train-*.jsonl` file; "
-        "every store is one run.",
+        "comma-separated. Each match is a run folder, a folder holding run folders, or a log file; "
+        "every run folder is one run.",
         "input",
     ),
-    Field("metric", "text", "loss", "Field of the step records that holds the curve.", "run"),
+    Field(
+        "format",
+        "choice",
+        "auto",
+        "Log format: `auto` (detect from names and content), `dlm`, `trainer-state`, `tensorboard`, "
+        "`csv`, `mlflow` or `jsonl`.",
+        "gate",
+        choices=("auto", *FORMATS),
+    ),
+    Field(
+        "metric",
+        "text",
+        "loss",
+        "The curve: a record field, CSV column, TensorBoard tag or MLflow key; `loss` also finds "
+        "common spellings such as `train/loss` or `train_loss_step` in CSV, TensorBoard and MLflow logs.",
+        "run",
+    ),
+    Field("step-key", "text", "step", "`jsonl` logs: the field that holds the step.", "run"),
+    Field(
+        "record-filter",
+        "filter",
+        "",
+        "`jsonl` logs: read only records where a field has a value, as `key=value` (`type=train`); "
+        "empty reads every record holding the metric.",
+        "run",
+    ),
     Field(
         "min-smoothness",
         "float",
@@ -183,6 +211,8 @@ class RunSettings:
     """The thresholds and knobs one run is judged with."""
 
     metric: str = "loss"
+    step_key: str = "step"
+    record_filter: str = ""
     min_smoothness: float = 0.7
     max_convergence_ratio: float = 0.7
     max_instability_events: int = 0
@@ -197,6 +227,7 @@ class RunSettings:
 @dataclass(frozen=True)
 class Settings:
     paths: tuple[str, ...]
+    format: str
     fail_on: str
     if_no_logs: str
     report_path: str
@@ -225,6 +256,13 @@ def parse_value(field: Field, raw: Any, where: str) -> Value:
         items = raw if isinstance(raw, list) else re.split(r"[\n,]", str(raw))
         paths = tuple(str(p).strip() for p in items if str(p).strip())
         return paths
+    if field.kind == "filter":
+        if not isinstance(raw, str) or any(not ch.isprintable() for ch in raw):
+            raise bad("key=value")
+        text = raw.strip()
+        if text and (text.count("=") < 1 or not text.split("=", 1)[0].strip()):
+            raise bad("key=value, such as type=train")
+        return text
     if field.kind == "text":
         if not isinstance(raw, str) or any(not ch.isprintable() for ch in raw):
             raise bad("a single line of text")
@@ -293,6 +331,7 @@ def build_settings(inputs: Mapping[str, str], workspace: Path, origin: str = "wo
     assert isinstance(paths, tuple)
     return Settings(
         paths=paths,
+        format=str(pick("format")),
         fail_on=str(pick("fail-on")),
         if_no_logs=str(pick("if-no-logs")),
         report_path=str(pick("report-path")),

@@ -1,35 +1,43 @@
-"""From the ``path`` patterns to runs: which stores exist and which log files each one holds.
+"""From the ``path`` patterns to runs: which run folders exist, in which format, and which files
+each one reads (``drift.layouts`` knows what each format looks like on disk).
 
-A match may be a dlm store (a folder with ``logs/``), a ``logs/`` folder, or a ``*.jsonl`` file;
-each distinct store, by its real path, is one run. Paths come from pull-request code, so with
-``confine`` every match and every log file must resolve inside the workspace.
+A match may be a run folder, a folder holding run folders (searched a few levels down), or a log
+file, whose run is the folder that holds it; each distinct run folder, by its real path, is one
+run. Paths come from pull-request code, so with ``confine`` every match and every log file must
+resolve inside the workspace.
 """
 
 from __future__ import annotations
 
 import glob
+import os
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from drift import layouts
 from drift.readers.common import LogFile
 
-LOG_GLOB = "train-*.jsonl"
+# A pattern or folder tree this large is a mistake or an attack; past it, the rest is left out.
+MAX_MATCHES = 100_000
 
 
 @dataclass(frozen=True)
 class RunSource:
-    name: str  # the store's path relative to the workspace ("." for the workspace itself)
+    name: str  # the run folder's path relative to the workspace ("." for it), or an MLflow run's name
+    format: str = ""
     files: tuple[LogFile, ...] = ()
     skip: str | None = None  # nothing to read, and why (the seed's SKIP paths)
     error: str | None = None  # must not be read, and why
+    hint: str | None = None  # what was looked for, when nothing was found
+    folder: str = ""  # the run folder, relative to the workspace
 
 
 @dataclass(frozen=True)
 class Discovery:
     runs: tuple[RunSource, ...]
     unmatched: tuple[str, ...]  # patterns that matched nothing at all
-    ignored: int = 0  # matched paths that are neither stores nor logs
+    ignored: int = 0  # matched paths that are not logs of any format tried
     notes: tuple[str, ...] = field(default=())
 
     @property
@@ -38,12 +46,13 @@ class Discovery:
 
 
 @dataclass
-class _Store:
+class _Run:
     name: str
+    folder: Path
     explicit: bool  # named by a pattern without wildcards
-    whole: bool = False  # read every train-*.jsonl under logs/
-    picked: dict[str, Path] = field(default_factory=dict)  # single files matched by a pattern
-    logs_dir: Path | None = None
+    format: str = ""  # "" until some format claims the folder
+    whole: bool = False  # read every log file of the folder's layout
+    picked: dict[str, tuple[Path, str]] = field(default_factory=dict)  # single files matched by a pattern
     error: str | None = None
 
 
@@ -63,61 +72,171 @@ def _inside(path: Path, root: Path) -> bool:
         return False
 
 
-def discover(patterns: Sequence[str], workspace: Path, *, confine: bool = True) -> Discovery:
-    root = workspace.resolve()
-    stores: dict[str, _Store] = {}
-    unmatched: list[str] = []
-    ignored = 0
+class _Finder:
+    def __init__(self, workspace: Path, formats: tuple[str, ...], confine: bool) -> None:
+        self.workspace = workspace
+        self.root = workspace.resolve()
+        self.formats = formats
+        self.confine = confine
+        self.runs: dict[str, _Run] = {}
+        self.ignored = 0
+        self.notes: list[str] = []
 
-    def store_for(folder: Path, explicit: bool) -> _Store:
+    def run_for(self, folder: Path, explicit: bool) -> _Run:
         try:
             key = str(folder.resolve())
         except (OSError, RuntimeError):
             key = str(folder)
-        if key not in stores:
-            stores[key] = _Store(_display(folder, workspace), explicit)
-        stores[key].explicit |= explicit
-        return stores[key]
+        if key not in self.runs:
+            self.runs[key] = _Run(_display(folder, self.workspace), folder, explicit)
+        self.runs[key].explicit |= explicit
+        return self.runs[key]
 
+    def claim(self, layout: layouts.Layout, explicit: bool) -> None:
+        run = self.run_for(layout.folder, explicit)
+        run.format = run.format or layout.format
+        run.whole = True
+
+    def match(self, path: Path, magic: bool) -> None:
+        if not (path.is_file() or path.is_dir()):  # dangling link, symlink loop, socket...
+            if not magic:
+                self.run_for(path, True).error = f"{_display(path, self.workspace)} is not a readable file or folder"
+            else:
+                self.ignored += 1
+            return
+        if self.confine and not _inside(path, self.root):
+            self.run_for(path, True).error = f"{_display(path, self.workspace)} resolves outside the workspace"
+            return
+        if path.is_file():
+            self.match_file(path, magic)
+        else:
+            self.match_folder(path, magic)
+
+    def match_file(self, path: Path, magic: bool) -> None:
+        found = layouts.classify_file(path, self.formats, sniff=not magic)
+        if found is None:
+            self.ignored += 1
+            return
+        fmt, folder = found
+        run = self.run_for(folder, not magic)
+        run.format = run.format or fmt
+        if fmt in ("mlflow", "trainer-state"):
+            run.whole = True  # a run of these formats is its whole folder, whichever file was named
+        else:
+            run.picked[_key(path)] = (path, "")
+
+    def match_folder(self, path: Path, magic: bool) -> None:
+        layout = layouts.detect_folder(path, self.formats)
+        if layout is not None:
+            self.claim(layout, not magic)
+            return
+        if magic:  # the pattern itself walks the tree; walking below each match too would be quadratic
+            self.ignored += 1
+            return
+        below, cut = layouts.walk(path, self.formats)
+        for found in below:
+            self.claim(found, False)
+        if cut:
+            self.notes.append(f"stopped looking for runs under {_display(path, self.workspace)!r} after 200000 folders")
+        if not below:
+            self.run_for(path, True)  # nothing here: the seed's SKIP for a store with no logs/ folder
+
+    def finish(self, run: _Run) -> RunSource:
+        if run.error:
+            return RunSource(run.name, run.format, error=run.error)
+        if not run.format:
+            return self.nothing_found(run)
+        found = dict(run.picked)
+        if run.whole:
+            layout = layouts.detect_folder(run.folder, (run.format,))
+            for path, key in layout.files if layout else ():
+                found[_key(path)] = (path, key)
+        if not found:
+            where = _display(run.folder, self.workspace)
+            if run.format == "dlm":
+                logs = layouts.dlm_logs_dir(run.folder) or run.folder
+                message = f"no {layouts.DLM_GLOB} files under {_display(logs, self.workspace)}"
+            else:
+                message = f"no {layouts.LOOKS_FOR[run.format]} files under {where}"
+            return RunSource(run.name, run.format, skip=message, folder=run.name)
+        name = run.name
+        if run.format == "mlflow":
+            from drift.readers.mlflowstore import run_name  # noqa: PLC0415 - YAML only when MLflow runs exist
+
+            name = run_name(run.folder) or run.name
+        files = []
+        ordered = sorted(found.values(), key=lambda item: (item[1], item[0].name, str(item[0])))
+        if run.format == "trainer-state":
+            ordered = list(found.values())  # the reader picks the latest checkpoint itself
+        for path, key in ordered:
+            shown = _display(path, self.workspace)
+            if self.confine and not _inside(path, self.root):
+                return RunSource(run.name, run.format, error=f"{shown} resolves outside the workspace")
+            files.append(LogFile(path, shown, key))
+        return RunSource(name, run.format, tuple(files), folder=run.name)
+
+    def nothing_found(self, run: _Run) -> RunSource:
+        tried = "; ".join(f"{fmt}: {layouts.LOOKS_FOR[fmt]}" for fmt in self.formats)
+        try:
+            names = sorted(p.name for p in run.folder.iterdir())
+        except OSError:
+            names = []
+        shown = ", ".join(_clip(n) for n in names[:8]) + (f" and {len(names) - 8} more" if len(names) > 8 else "")
+        hint = f"looked for {tried}; found {len(names)} entr{'y' if len(names) == 1 else 'ies'}" + (
+            f": {shown}" if names else ""
+        )
+        if "dlm" in self.formats:
+            message = f"no logs/ directory under {run.name}"  # the seed's words
+        else:
+            message = f"no {' or '.join(self.formats)} logs under {run.name}"
+        return RunSource(run.name, skip=message, hint=hint, folder=run.name)
+
+
+def _key(path: Path) -> str:
+    return os.path.normpath(path)
+
+
+def _clip(name: str) -> str:
+    text = name.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+    return text if len(text) <= 40 else text[:39] + "…"
+
+
+def discover(
+    patterns: Sequence[str], workspace: Path, *, formats: tuple[str, ...] = layouts.FORMATS, confine: bool = True
+) -> Discovery:
+    finder = _Finder(workspace, formats, confine)
+    unmatched: list[str] = []
+    budget = MAX_MATCHES
     for pattern in patterns:
         magic = glob.has_magic(pattern)
         matches = _expand(pattern, workspace)
         if not matches:
             unmatched.append(pattern)
             continue
+        if len(matches) > budget:
+            finder.notes.append(f"{pattern!r} matched {len(matches)} paths; only the first {budget} were read")
+            matches = matches[:budget]
+        budget -= len(matches)
         for match in matches:
             path = Path(match) if Path(match).is_absolute() else workspace / match
-            if not (path.is_file() or path.is_dir()):  # dangling link, symlink loop, socket...
-                if not magic:
-                    store_for(path, True).error = f"{_display(path, workspace)} is not a readable file or folder"
-                else:
-                    ignored += 1
-                continue
-            if confine and not _inside(path, root):
-                store_for(path, True).error = f"{_display(path, workspace)} resolves outside the workspace"
-                continue
-            if path.is_file():
-                if path.suffix != ".jsonl":
-                    ignored += 1
-                    continue
-                folder = path.parent.parent if path.parent.name == "logs" else path.parent
-                store = store_for(folder, not magic)
-                store.picked[path.name] = path
-                store.logs_dir = path.parent
-            elif (path / "logs").is_dir():
-                store = store_for(path, not magic)
-                store.whole, store.logs_dir = True, path / "logs"
-            elif path.name == "logs" or any(path.glob(LOG_GLOB)):
-                store = store_for(path.parent if path.name == "logs" else path, not magic)
-                store.whole, store.logs_dir = True, path
-            elif not magic:
-                store_for(path, True)  # the seed's SKIP: a store with no logs/ folder
-            else:
-                ignored += 1
-
-    runs = [_finish(store, workspace, root, confine) for store in stores.values()]
+            finder.match(path, magic)
+        if budget <= 0:
+            break
+    runs = [finder.finish(run) for run in finder.runs.values()]
+    runs = _unique_names(runs)
     runs.sort(key=lambda run: run.name)
-    return Discovery(tuple(runs), tuple(unmatched), ignored)
+    return Discovery(tuple(runs), tuple(unmatched), finder.ignored, tuple(finder.notes))
+
+
+def _unique_names(runs: list[RunSource]) -> list[RunSource]:
+    """MLflow run names can repeat; a repeated name keeps its folder too."""
+    counts: dict[str, int] = {}
+    for run in runs:
+        counts[run.name] = counts.get(run.name, 0) + 1
+    return [
+        replace(run, name=f"{run.name} ({run.folder})") if counts[run.name] > 1 and run.name != run.folder else run
+        for run in runs
+    ]
 
 
 def _expand(pattern: str, workspace: Path) -> list[str]:
@@ -132,23 +251,3 @@ def _expand(pattern: str, workspace: Path) -> list[str]:
         return sorted(str(match) for match in base.glob(relative))
     except (OSError, ValueError):
         return []
-
-
-def _finish(store: _Store, workspace: Path, root: Path, confine: bool) -> RunSource:
-    if store.error:
-        return RunSource(store.name, error=store.error)
-    if store.logs_dir is None:
-        return RunSource(store.name, skip=f"no logs/ directory under {store.name}")
-    found = dict(store.picked)
-    if store.whole:
-        found.update((p.name, p) for p in store.logs_dir.glob(LOG_GLOB))
-    if not found:
-        return RunSource(store.name, skip=f"no {LOG_GLOB} files under {_display(store.logs_dir, workspace)}")
-    files = []
-    for name in sorted(found):  # the seed reads files in name order: the timestamp suffix is chronological
-        path = found[name]
-        shown = _display(path, workspace)
-        if confine and not _inside(path, root):
-            return RunSource(store.name, error=f"{shown} resolves outside the workspace")
-        files.append(LogFile(path, shown))
-    return RunSource(store.name, tuple(files))

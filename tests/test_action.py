@@ -184,7 +184,7 @@ def test_glob_gives_one_run_per_store(run_action: RunAction, workspace: Path) ->
     result = run_action(path="runs/*")
     assert result.code == 0
     assert sorted(run["name"] for run in result.report["runs"]) == [f"runs/r{i}" for i in range(10)]
-    assert "1 matched path(s) are neither dlm stores" in result.report["notes"][0]
+    assert "1 matched path(s) are not training logs of a format tried" in result.report["notes"][0]
 
 
 def test_paths_logs_folder_and_single_files(run_action: RunAction, workspace: Path) -> None:

@@ -18,6 +18,7 @@ INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
 class LogFile:
     path: Path
     display: str  # workspace-relative, for messages and annotations
+    key: str = ""  # MLflow: the metric key the file holds
 
 
 @dataclass(frozen=True)

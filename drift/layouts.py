@@ -1,0 +1,247 @@
+"""What each log format looks like on disk: which files a run folder holds, and how to tell the
+formats apart from names and, where names say nothing, from the first bytes of a file.
+
+A run is a folder: a dlm store (``logs/train-*.jsonl``), a Hugging Face output folder
+(``trainer_state.json``, also in ``checkpoint-*/``), a TensorBoard run folder
+(``events.out.tfevents.*``), a Lightning version folder (``metrics.csv``) or any folder of
+``*.csv`` files, an MLflow run folder (``meta.yaml`` and ``metrics/``), or a folder of ``*.jsonl``.
+Nothing here follows a symlinked folder, so a hostile link cannot make a walk loop or explode.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+FORMATS = ("dlm", "trainer-state", "tensorboard", "csv", "mlflow", "jsonl")
+DLM_GLOB = "train-*.jsonl"
+TB_PREFIX = "events.out.tfevents."
+TRAINER_STATE = "trainer_state.json"
+_CHECKPOINT = re.compile(r"checkpoint-\d+")
+SNIFF_BYTES = 64 << 10
+
+# What auto detection looks for, per format, in a hint when it finds nothing.
+LOOKS_FOR = {
+    "dlm": f"logs/{DLM_GLOB}",
+    "trainer-state": f"{TRAINER_STATE} or checkpoint-*/{TRAINER_STATE}",
+    "tensorboard": f"{TB_PREFIX}*",
+    "csv": "metrics.csv or *.csv",
+    "mlflow": "meta.yaml with metrics/",
+    "jsonl": "*.jsonl",
+}
+
+
+@dataclass(frozen=True)
+class Layout:
+    """A run folder of one format; ``files`` is what to read, in reading order, with the
+    MLflow metric key of each file (empty for other formats)."""
+
+    format: str
+    folder: Path
+    files: tuple[tuple[Path, str], ...]
+
+
+def is_dir(path: Path) -> bool:
+    return path.is_dir() and not path.is_symlink()
+
+
+def _files(folder: Path, pattern: str) -> list[Path]:
+    try:
+        return sorted(p for p in folder.glob(pattern) if p.is_file())
+    except OSError:
+        return []
+
+
+def _has(folder: Path, name: str) -> bool:
+    return (folder / name).is_file()
+
+
+def dlm_logs_dir(folder: Path) -> Path | None:
+    """The folder whose train-*.jsonl a dlm store's run reads, as the seed finds it."""
+    return folder / "logs" if (folder / "logs").is_dir() else None
+
+
+def trainer_state_files(folder: Path) -> list[Path]:
+    found = [folder / TRAINER_STATE] if _has(folder, TRAINER_STATE) else []
+    try:
+        subfolders = sorted(p for p in folder.iterdir() if _CHECKPOINT.fullmatch(p.name) and is_dir(p))
+    except OSError:
+        subfolders = []
+    found += [p / TRAINER_STATE for p in subfolders if _has(p, TRAINER_STATE)]
+    return found
+
+
+def mlflow_metric_files(folder: Path) -> list[tuple[Path, str]]:
+    """Every metric file under ``metrics/`` with its key (nested folders make ``a/b`` keys)."""
+    root = folder / "metrics"
+    out = []
+    for dirpath, dirnames, filenames in os.walk(root, followlinks=False):
+        dirnames.sort()
+        base = Path(dirpath)
+        for name in sorted(filenames):
+            path = base / name
+            if path.is_file():
+                out.append((path, path.relative_to(root).as_posix()))
+    return out
+
+
+def is_mlflow_run(folder: Path) -> bool:
+    return _has(folder, "meta.yaml") and is_dir(folder / "metrics")
+
+
+def in_checkpoint(path: Path) -> bool:
+    return _CHECKPOINT.fullmatch(path.parent.name) is not None
+
+
+def detect_folder(folder: Path, allowed: tuple[str, ...]) -> Layout | None:
+    """The run this folder itself is, trying formats in order; None when it is none of them."""
+    for fmt in allowed:
+        layout = _folder_as(fmt, folder, allowed)
+        if layout is not None:
+            return layout
+    return None
+
+
+def _folder_as(fmt: str, folder: Path, allowed: tuple[str, ...]) -> Layout | None:
+    def plain(paths: list[Path]) -> Layout | None:
+        return Layout(fmt, folder, tuple((p, "") for p in paths)) if paths else None
+
+    if fmt == "dlm":
+        logs = dlm_logs_dir(folder)
+        if logs is not None:
+            return Layout("dlm", folder, tuple((p, "") for p in _files(logs, DLM_GLOB)))
+        direct = _files(folder, DLM_GLOB)  # the logs/ folder itself, or a store without one
+        if direct:
+            run = folder.parent if folder.name == "logs" else folder
+            return Layout("dlm", run, tuple((p, "") for p in direct))
+        return None
+    if fmt == "mlflow":
+        return Layout("mlflow", folder, tuple(mlflow_metric_files(folder))) if is_mlflow_run(folder) else None
+    if fmt == "trainer-state":
+        return plain(trainer_state_files(folder))
+    if fmt == "tensorboard":
+        return plain(_files(folder, TB_PREFIX + "*"))
+    if fmt == "csv":
+        return plain([folder / "metrics.csv"] if _has(folder, "metrics.csv") else _files(folder, "*.csv"))
+    if fmt == "jsonl":
+        found = _files(folder, "*.jsonl")
+        if not found:
+            return None
+        # A folder of JSON lines holding dlm step records is a dlm run (as dlm writes them bare too).
+        kind = "dlm" if "dlm" in allowed and sniff_jsonl(found[0]) == "dlm" else "jsonl"
+        return Layout(kind, folder, tuple((p, "") for p in found))
+    return None
+
+
+def walk(root: Path, allowed: tuple[str, ...], *, depth: int = 4, budget: int = 200_000) -> tuple[list[Layout], bool]:
+    """Run folders below ``root`` (not ``root`` itself), not descending into a run; the flag says
+    the walk stopped early because the folder tree had more than ``budget`` entries."""
+    found: list[Layout] = []
+    seen = 0
+    level = [root]
+    for _ in range(depth):
+        below: list[Path] = []
+        for folder in level:
+            for child in _subfolders(folder):
+                seen += 1
+                if seen > budget:
+                    return found, True
+                layout = detect_folder(child, allowed)
+                if layout is not None:
+                    found.append(layout)
+                elif not child.name.startswith("."):
+                    below.append(child)
+        level = below
+    return found, False
+
+
+def _subfolders(folder: Path) -> Iterator[Path]:
+    try:
+        entries = sorted(os.scandir(folder), key=lambda e: e.name)
+    except OSError:
+        return
+    for entry in entries:
+        try:
+            if entry.is_dir(follow_symlinks=False):
+                yield Path(entry.path)
+        except OSError:
+            continue
+
+
+def classify_file(path: Path, allowed: tuple[str, ...], *, sniff: bool) -> tuple[str, Path] | None:
+    """(format, run folder) of a log file matched on its own; ``sniff`` lets an explicitly named
+    file with an unknown name be recognised by its first bytes."""
+    name = path.name
+    for fmt in allowed:
+        if fmt == "tensorboard" and name.startswith(TB_PREFIX):
+            return fmt, path.parent
+        if fmt == "trainer-state" and name == TRAINER_STATE:
+            return fmt, path.parent.parent if in_checkpoint(path) else path.parent
+        if fmt == "mlflow":
+            for parent in path.parents:
+                if parent.name == "metrics" and _has(parent.parent, "meta.yaml"):
+                    return fmt, parent.parent
+        if fmt == "csv" and path.suffix.lower() == ".csv":
+            return fmt, path.parent
+        if fmt in ("dlm", "jsonl") and path.suffix == ".jsonl":
+            if fmt == "dlm" and path.match(DLM_GLOB) and path.parent.name == "logs":
+                return "dlm", path.parent.parent
+            kind = sniff_jsonl(path)
+            if fmt == "dlm" and kind == "dlm":
+                return "dlm", path.parent.parent if path.parent.name == "logs" else path.parent
+            if fmt == "jsonl":
+                return "jsonl", path.parent
+    if sniff:
+        kind = sniff_content(path)
+        if kind in allowed:
+            return kind, path.parent
+        if kind == "dlm" and "jsonl" in allowed:
+            return "jsonl", path.parent
+    return None
+
+
+def _head(path: Path) -> bytes:
+    try:
+        with path.open("rb") as handle:
+            return handle.read(SNIFF_BYTES)
+    except OSError:
+        return b""
+
+
+def sniff_jsonl(path: Path) -> str:
+    """``dlm`` when the first records look like dlm's (a ``type`` of ``step``), else ``jsonl``."""
+    for raw in _head(path).splitlines()[:200]:
+        try:
+            record = json.loads(raw)
+        except (ValueError, RecursionError):
+            continue
+        if isinstance(record, dict) and record.get("type") == "step":
+            return "dlm"
+    return "jsonl"
+
+
+def sniff_content(path: Path) -> str | None:
+    """The format of a file whose name says nothing (``training.log``), from its first bytes."""
+    head = _head(path)
+    if len(head) >= 12 and head[:8] != b"\0" * 8 and _looks_like_tfrecord(head):
+        return "tensorboard"
+    text = head.lstrip()
+    if text.startswith(b"{"):
+        first = text.split(b"\n", 1)[0]
+        if first.rstrip().endswith(b"}"):
+            return sniff_jsonl(path)
+        return "trainer-state" if b'"log_history"' in head else None
+    line = text.split(b"\n", 1)[0].decode("utf-8", "replace").strip().lower()
+    if "," in line and ("epoch" in line.split(",") or "step" in line.split(",")):
+        return "csv"
+    return None
+
+
+def _looks_like_tfrecord(head: bytes) -> bool:
+    from drift.readers.tensorboard import length_header_ok  # noqa: PLC0415 - only when sniffing
+
+    return length_header_ok(head[:12])
