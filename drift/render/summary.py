@@ -68,7 +68,9 @@ def _reasons(run: RunResult) -> list[str]:
         items.append(f"{total} {label}: {shown}{more}")
     if run.skipped_lines:
         where = code(str(run.first_skipped), 120) if run.first_skipped else ""
-        items.append(f"{run.skipped_lines} broken line(s) skipped, the first at {where}")
+        unit = run.first_skipped.unit if run.first_skipped else "line"
+        items.append(f"{run.skipped_lines} broken {unit}(s) skipped, the first at {where}")
+    items += [md(note, 300) for note in run.reader_notes[:5]]
     if run.ignored_records:
         items.append(f"{run.ignored_records} step record(s) without a numeric {code(run.settings.metric, 60)} ignored")
     return [f"- {item}" for item in items]
@@ -78,7 +80,8 @@ def _section(run: RunResult, with_chart: bool) -> str:
     lines = [f"### {ICON[run.verdict]} {code(run.name, 120)}: {run.verdict.value.upper()}", ""]
     lines += _reasons(run)
     if run.metrics is not None:
-        lines += ["", f"{run.num_steps} steps from {len(run.files)} file(s); score {num(run.score, 3)}."]
+        read = f" ({run.source_format}" + (f", {code(run.metric_name, 80)}" if run.metric_name else "") + ")"
+        lines += ["", f"{run.num_steps} steps from {len(run.files)} file(s){read}; score {num(run.score, 3)}."]
     if with_chart and run.curve_sampled:
         chart = mermaid(run.curve_sampled, sorted(run.spike_steps + run.nonfinite_steps), run.settings.metric)
         if chart:
