@@ -23,7 +23,7 @@ def parser() -> argparse.ArgumentParser:
         prog="python -m drift",
         description="Gate training runs on their loss curves, as the training-drift action does.",
     )
-    p.add_argument("path", nargs="+", help="dlm stores, logs/ folders, train-*.jsonl files or glob patterns")
+    p.add_argument("path", nargs="+", help="run folders, folders holding runs, log files or glob patterns")
     for field in FIELDS:
         if field.name in ("path", "report-path"):
             continue

@@ -227,8 +227,6 @@ def sniff_jsonl(path: Path) -> str:
 def sniff_content(path: Path) -> str | None:
     """The format of a file whose name says nothing (``training.log``), from its first bytes."""
     head = _head(path)
-    if len(head) >= 12 and head[:8] != b"\0" * 8 and _looks_like_tfrecord(head):
-        return "tensorboard"
     text = head.lstrip()
     if text.startswith(b"{"):
         first = text.split(b"\n", 1)[0]
@@ -236,8 +234,11 @@ def sniff_content(path: Path) -> str | None:
             return sniff_jsonl(path)
         return "trainer-state" if b'"log_history"' in head else None
     line = text.split(b"\n", 1)[0].decode("utf-8", "replace").strip().lower()
-    if "," in line and ("epoch" in line.split(",") or "step" in line.split(",")):
+    columns = [c.strip() for c in line.split(",")]
+    if len(columns) > 1 and ("epoch" in columns or "step" in columns):
         return "csv"
+    if len(head) >= 12 and _looks_like_tfrecord(head):
+        return "tensorboard"
     return None
 
 
