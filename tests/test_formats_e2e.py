@@ -14,7 +14,7 @@ def every_format(ws: Path) -> dict[str, str]:
     write_store(runs / "dlm-store", [writers.decaying()])
     writers.trainer_state(runs / "hf-out", writers.decaying(offset=1), checkpoints=(100, 200))
     writers.tensorboard(runs / "tb" / "simple", writers.decaying())
-    writers.tensorboard(runs / "tb" / "tensor", writers.decaying(), tag="loss", new_style=True)
+    writers.tensorboard(runs / "tb" / "tensor", writers.decaying(), tag="loss", tensor_form=True)
     writers.lightning_csv(runs / "lightning_logs" / "version_0", writers.decaying())
     writers.keras_csv(runs / "keras" / "history.csv", writers.decaying(n=60, rate=0.1))
     writers.mlflow_run(runs / "mlruns", writers.decaying(), run_name="bright-fox")

@@ -23,9 +23,13 @@ def trainer_state(folder: Path, curve: Curve, *, checkpoints: Sequence[int] = ()
         for step, loss in curve:
             if step > upto:
                 break
-            history.append({"epoch": round(step / 100, 4), "grad_norm": 0.5, "learning_rate": 1e-4, "loss": loss, "step": step})
+            history.append(
+                {"epoch": round(step / 100, 4), "grad_norm": 0.5, "learning_rate": 1e-4, "loss": loss, "step": step}
+            )
             if step % 50 == 0:
-                history.append({"epoch": round(step / 100, 4), "eval_loss": loss * 1.1, "eval_runtime": 1.2, "step": step})
+                history.append(
+                    {"epoch": round(step / 100, 4), "eval_loss": loss * 1.1, "eval_runtime": 1.2, "step": step}
+                )
         body = {
             "best_metric": None,
             "best_model_checkpoint": None,
@@ -57,14 +61,31 @@ def trainer_state(folder: Path, curve: Curve, *, checkpoints: Sequence[int] = ()
     return folder
 
 
-def tensorboard(folder: Path, curve: Curve, *, tag: str = "train/loss", new_style: bool = False) -> Path:
-    from tensorboardX import SummaryWriter
+def tensorboard(folder: Path, curve: Curve, *, tag: str = "train/loss", tensor_form: bool = False) -> Path:
+    """tensorboardX's SummaryWriter (``simple_value`` scalars), or with ``tensor_form`` the form
+    torch's ``add_scalar(new_style=True)`` and TF2 write: a one-element DT_FLOAT tensor with the
+    scalars plugin in its metadata, through tensorboardX's own FileWriter and protobuf classes."""
+    from tensorboardX import FileWriter, SummaryWriter
+    from tensorboardX.proto import summary_pb2, tensor_pb2, tensor_shape_pb2, types_pb2
 
-    writer = SummaryWriter(logdir=str(folder))
+    if not tensor_form:
+        writer = SummaryWriter(logdir=str(folder))
+        for step, loss in curve:
+            writer.add_scalar(tag, loss, step)
+            writer.add_scalar("train/lr", 1e-4, step)
+        writer.close()
+        return folder
+    plugin = summary_pb2.SummaryMetadata.PluginData(plugin_name="scalars")
+    files = FileWriter(str(folder))
     for step, loss in curve:
-        writer.add_scalar(tag, loss, step, new_style=new_style)
-        writer.add_scalar("train/lr", 1e-4, step)
-    writer.close()
+        tensor = tensor_pb2.TensorProto(
+            dtype=types_pb2.DT_FLOAT, float_val=[loss], tensor_shape=tensor_shape_pb2.TensorShapeProto()
+        )
+        value = summary_pb2.Summary.Value(
+            tag=tag, tensor=tensor, metadata=summary_pb2.SummaryMetadata(plugin_data=plugin)
+        )
+        files.add_summary(summary_pb2.Summary(value=[value]), step)
+    files.close()
     return folder
 
 
