@@ -32,6 +32,7 @@ ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "bench" / "out"
 sys.path.insert(0, str(ROOT))
 
+from bench.formats import WRITERS  # noqa: E402
 from drift import native  # noqa: E402
 from tests import seed_reference as ref  # noqa: E402
 
@@ -186,19 +187,54 @@ def case_cold(results: list[Result]) -> None:
     results.append(median)
 
 
+def case_readers(results: list[Result]) -> list[str]:
+    """Each format's reader alone on a 1M-step log (best of 3) against the dlm reader on the
+    1M-step case's file, and the whole action on the same log; each in a fresh process."""
+    script = str(ROOT / "bench" / "formats.py")
+    workspaces = {"dlm": OUT / "one-million"}
+    if not (workspaces["dlm"] / "run").exists():
+        write_log(workspaces["dlm"] / "run" / "logs" / "train-000001-20260426T062514.jsonl", 0, 1_000_000, 1)
+    for fmt in WRITERS:
+        workspaces[fmt] = OUT / "formats" / fmt
+        if not (workspaces[fmt] / ".complete").exists():
+            subprocess.run([sys.executable, script, "write", str(workspaces[fmt]), "--format", fmt], check=True)
+    rows = ["| format | files | MB | reader s | reader steps/s | time vs dlm reader | action s | peak RSS MB |"]
+    rows.append("|---|---:|---:|---:|---:|---:|---:|---:|")
+    dlm_seconds = 0.0
+    for fmt, workspace in workspaces.items():
+        timed = subprocess.run(
+            [sys.executable, script, "time", str(workspace)], check=True, capture_output=True, text=True
+        )
+        got = json.loads(timed.stdout)
+        dlm_seconds = dlm_seconds or got["seconds"]
+        action = run_action(f"1M steps, {fmt}", workspace, "run", int(got["steps"]), int(got["files"]))
+        rows.append(
+            f"| {fmt} | {got['files']:.0f} | {got['bytes'] / 1e6:.0f} | {got['seconds']:.2f} "
+            f"| {got['steps'] / got['seconds']:,.0f} | {got['seconds'] / dlm_seconds:.2f}x "
+            f"| {action.wall:.2f} | {action.rss_mb:.0f} |"
+        )
+        results.append(action)
+    return rows
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="only the 1M-step and cold-start cases")
     parser.add_argument("--no-seed", action="store_true", help="skip timing the seed's code (~15 s)")
+    parser.add_argument("--formats", action="store_true", help="only the reader of every format on 1M steps")
     args = parser.parse_args()
     if native.load() is None:
         print("warning: the compiled scanner is not built (python -m drift.native); timing the fallback")
     results: list[Result] = []
+    if args.formats:
+        print("\n".join(case_readers(results)))
+        return 0
     case_cold(results)
     case_1m(results, with_seed=not args.no_seed)
     if not args.quick:
         case_10m(results)
         case_stores(results)
+        readers = case_readers(results)
 
     print(
         f"\nmachine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, "
@@ -212,6 +248,8 @@ def main() -> int:
             f"| {r.case} | {r.steps:,} | {r.files:,} | {r.wall:.2f} | {r.steps / r.wall:,.0f} | {rss} "
             f"| {r.code} | {r.note} |"
         )
+    if not args.quick:
+        print("\n" + "\n".join(readers))
     return 0
 
 

@@ -187,19 +187,15 @@ def classify_file(path: Path, allowed: tuple[str, ...], *, sniff: bool) -> tuple
                     return fmt, parent.parent
         if fmt == "csv" and path.suffix.lower() == ".csv":
             return fmt, path.parent
-        if fmt in ("dlm", "jsonl") and path.suffix == ".jsonl":
-            if fmt == "dlm" and path.match(DLM_GLOB) and path.parent.name == "logs":
-                return "dlm", path.parent.parent
-            kind = sniff_jsonl(path)
-            if fmt == "dlm" and kind == "dlm":
-                return "dlm", path.parent.parent if path.parent.name == "logs" else path.parent
-            if fmt == "jsonl":
-                return "jsonl", path.parent
+        if fmt == "dlm" and path.suffix == ".jsonl" and (path.match(DLM_GLOB) or sniff_jsonl(path) == "dlm"):
+            return "dlm", path.parent.parent if path.parent.name == "logs" else path.parent
+        if fmt == "jsonl" and path.suffix == ".jsonl":
+            return "jsonl", path.parent
     if sniff:
-        kind = sniff_content(path)
-        if kind in allowed:
-            return kind, path.parent
-        if kind == "dlm" and "jsonl" in allowed:
+        sniffed = sniff_content(path)
+        if sniffed in allowed:
+            return sniffed, path.parent
+        if sniffed == "dlm" and "jsonl" in allowed:
             return "jsonl", path.parent
     return None
 

@@ -1,0 +1,158 @@
+"""One-million-step logs of every format, for the reader speed table of bench/run.py.
+
+TensorBoard and MLflow logs come from their real writers (tensorboardX, mlflow's file store via
+``log_batch``); the others in the exact shape their writers produce (``TrainerState.save_to_json``,
+Lightning's ``CSVLogger``, a plain JSON-lines logger). Files are written once and kept under
+bench/out/formats/ (writing the TensorBoard file takes about a minute).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import random
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import mlflow
+from mlflow.entities import Metric
+from tensorboardX import SummaryWriter
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from drift.discovery import discover
+from drift.readers import read
+from drift.readers.common import ReadSpec
+
+STEPS = 1_000_000
+
+
+def losses(seed: int = 7) -> Iterator[tuple[int, float]]:
+    rng = random.Random(seed)
+    for step in range(STEPS):
+        yield step, round(3.0 * math.exp(-step / 200_000) + 0.5 + rng.gauss(0, 0.05), 6)
+
+
+def write_jsonl(folder: Path) -> None:
+    folder.mkdir(parents=True, exist_ok=True)
+    with (folder / "metrics.jsonl").open("w") as handle:
+        batch = []
+        for step, loss in losses():
+            batch.append(f'{{"step": {step}, "loss": {loss!r}, "lr": 0.0001, "tokens": {step * 4096}}}\n')
+            if len(batch) == 100_000:
+                handle.write("".join(batch))
+                batch.clear()
+        handle.write("".join(batch))
+
+
+def write_trainer_state(folder: Path) -> None:
+    folder.mkdir(parents=True, exist_ok=True)
+    history = [
+        {"epoch": round(step / 10_000, 4), "grad_norm": 0.5, "learning_rate": 1e-4, "loss": loss, "step": step}
+        for step, loss in losses()
+    ]
+    state = {
+        "best_metric": None,
+        "best_model_checkpoint": None,
+        "epoch": 100.0,
+        "eval_steps": 500,
+        "global_step": STEPS - 1,
+        "is_hyper_param_search": False,
+        "is_local_process_zero": True,
+        "is_world_process_zero": True,
+        "log_history": history,
+        "logging_steps": 1,
+        "max_steps": STEPS - 1,
+        "num_input_tokens_seen": 0,
+        "num_train_epochs": 100,
+        "save_steps": 500,
+        "stateful_callbacks": {"TrainerControl": {"args": {"should_save": True}, "attributes": {}}},
+        "total_flos": 1.5e18,
+        "train_batch_size": 8,
+        "trial_name": None,
+        "trial_params": None,
+    }
+    (folder / "trainer_state.json").write_text(json.dumps(state, indent=2, sort_keys=True) + "\n")
+
+
+def write_csv(folder: Path) -> None:
+    """Lightning CSVLogger rows: train_loss_step every step, an epoch row every 10,000 steps."""
+    folder.mkdir(parents=True, exist_ok=True)
+    with (folder / "metrics.csv").open("w") as handle:
+        handle.write("epoch,step,train_loss_epoch,train_loss_step,val_loss\n")
+        batch = []
+        for step, loss in losses():
+            batch.append(f"{step // 10_000},{step},,{loss!r},\n")
+            if step % 10_000 == 9_999:
+                batch.append(f"{step // 10_000},{step},{loss!r},,{loss * 1.1!r}\n")
+            if len(batch) >= 100_000:
+                handle.write("".join(batch))
+                batch.clear()
+        handle.write("".join(batch))
+
+
+def write_tensorboard(folder: Path) -> None:
+    writer = SummaryWriter(logdir=str(folder), max_queue=10_000, flush_secs=3600)
+    for step, loss in losses():
+        writer.add_scalar("train/loss", loss, step)
+    writer.close()
+
+
+def write_mlflow(folder: Path) -> None:
+    os.environ["MLFLOW_ALLOW_FILE_STORE"] = "true"  # MLflow 3 keeps the file store behind an opt-in
+    client = mlflow.MlflowClient(tracking_uri=(folder / "mlruns").resolve().as_uri())
+    run = client.create_run(client.create_experiment("bench"), run_name="bench-1m")
+    batch: list[Metric] = []
+    for step, loss in losses():
+        batch.append(Metric("train/loss", loss, 1_700_000_000_000 + step, step))
+        if len(batch) == 1000:  # log_batch's limit
+            client.log_batch(run.info.run_id, metrics=batch)
+            batch = []
+    if batch:
+        client.log_batch(run.info.run_id, metrics=batch)
+    client.set_terminated(run.info.run_id)
+
+
+WRITERS = {
+    "jsonl": write_jsonl,
+    "trainer-state": write_trainer_state,
+    "csv": write_csv,
+    "tensorboard": write_tensorboard,
+    "mlflow": write_mlflow,
+}
+
+
+def time_reader(workspace: Path) -> dict[str, float]:
+    """The reader alone on the workspace's run: best of 3."""
+    (source,) = discover(["run"], workspace).runs
+    times = []
+    steps = 0
+    for _ in range(3):
+        start = time.perf_counter()
+        steps = len(read(source.format, source.files, ReadSpec()))
+        times.append(time.perf_counter() - start)
+    size = sum(f.path.stat().st_size for f in source.files)
+    return {"seconds": min(times), "steps": steps, "files": len(source.files), "bytes": size}
+
+
+def main() -> int:
+    """Each step in its own process, so the benchmark's parent stays small: the peak RSS it
+    reads for the action's process would otherwise include the parent's memory."""
+    parser = argparse.ArgumentParser()
+    parser.add_argument("action", choices=["write", "time"])
+    parser.add_argument("workspace", type=Path)
+    parser.add_argument("--format", default="dlm")
+    args = parser.parse_args()
+    if args.action == "write":
+        WRITERS[args.format](args.workspace / "run")
+        (args.workspace / ".complete").write_text("")
+    else:
+        print(json.dumps(time_reader(args.workspace)))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
