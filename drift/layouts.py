@@ -23,15 +23,16 @@ TB_PREFIX = "events.out.tfevents."
 TRAINER_STATE = "trainer_state.json"
 _CHECKPOINT = re.compile(r"checkpoint-\d+")
 SNIFF_BYTES = 64 << 10
+SNIFFED_PER_FOLDER = 20
 
 # What auto detection looks for, per format, in a hint when it finds nothing.
 LOOKS_FOR = {
     "dlm": f"logs/{DLM_GLOB}",
     "trainer-state": f"{TRAINER_STATE} or checkpoint-*/{TRAINER_STATE}",
     "tensorboard": f"{TB_PREFIX}*",
-    "csv": "metrics.csv or *.csv",
+    "csv": "metrics.csv, *.csv, or *.log/*.txt with a CSV header",
     "mlflow": "meta.yaml with metrics/",
-    "jsonl": "*.jsonl",
+    "jsonl": "*.jsonl, or *.log/*.txt of JSON lines",
 }
 
 
@@ -126,9 +127,11 @@ def _folder_as(fmt: str, folder: Path, allowed: tuple[str, ...]) -> Layout | Non
     if fmt == "tensorboard":
         return plain(_files(folder, TB_PREFIX + "*"))
     if fmt == "csv":
-        return plain([folder / "metrics.csv"] if _has(folder, "metrics.csv") else _files(folder, "*.csv"))
+        if _has(folder, "metrics.csv"):
+            return plain([folder / "metrics.csv"])
+        return plain(_files(folder, "*.csv") or _sniffed(folder, "csv"))
     if fmt == "jsonl":
-        found = _files(folder, "*.jsonl")
+        found = _files(folder, "*.jsonl") or _sniffed(folder, "jsonl")
         if not found:
             return None
         # A folder of JSON lines holding dlm step records is a dlm run (as dlm writes them bare too).
@@ -137,7 +140,18 @@ def _folder_as(fmt: str, folder: Path, allowed: tuple[str, ...]) -> Layout | Non
     return None
 
 
-def walk(root: Path, allowed: tuple[str, ...], *, depth: int = 4, budget: int = 200_000) -> tuple[list[Layout], bool]:
+def _sniffed(folder: Path, kind: str) -> list[Path]:
+    """Plain-text logs named as writers often name them (Keras's ``training.log``, DETR's
+    ``log.txt``), recognised by content; only a few are looked at per folder."""
+    found = []
+    for path in [*_files(folder, "*.log"), *_files(folder, "*.txt")][:SNIFFED_PER_FOLDER]:
+        sniffed = sniff_content(path)
+        if sniffed == kind or (kind == "jsonl" and sniffed == "dlm"):
+            found.append(path)
+    return found
+
+
+def walk(root: Path, allowed: tuple[str, ...], *, depth: int = 6, budget: int = 200_000) -> tuple[list[Layout], bool]:
     """Run folders below ``root`` (not ``root`` itself), not descending into a run; the flag says
     the walk stopped early because the folder tree had more than ``budget`` entries."""
     found: list[Layout] = []

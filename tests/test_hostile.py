@@ -152,3 +152,27 @@ def test_output_delimiter_is_never_inside_the_value(monkeypatch: pytest.MonkeyPa
     text = ghactions.format_outputs({"report-path": hostile})
     assert parse_output_file(text) == {"report-path": hostile}
     assert f"ghadelimiter_{fresh}" in text
+
+
+def test_hostile_names_inside_other_formats_stay_inert(run_action: RunAction, workspace: Path) -> None:
+    """MLflow run names, TensorBoard tags and CSV headers are text from the pull request too."""
+    from tests import writers
+
+    run = workspace / "mlruns" / "1" / "abc"
+    (run / "metrics").mkdir(parents=True)
+    (run / "meta.yaml").write_text('run_name: "::error::pwned <img src=x onerror=alert(1)>"\n')
+    (run / "metrics" / "loss").write_text("".join(f"{1700000000000 + s} {5.0 - 0.1 * s} {s}\n" for s in range(30)))
+    writers.tensorboard(workspace / "tb", writers.decaying(), tag="::warning::<script>x</script>", tensor_form=True)
+    (workspace / "pl").mkdir()
+    (workspace / "pl" / "metrics.csv").write_text("step,::error::a,<b>bold</b>\n1,2,3\n")
+    result = run_action(path="mlruns, tb, pl")
+    names = {name for name, _, _ in result.commands}
+    assert names <= {"group", "endgroup", "error", "warning", "notice"}
+    for _level, props, _message in result.annotations():
+        assert props.get("title") in OUR_TITLES
+    runs = {r["name"]: r for r in result.report["runs"]}
+    assert "::error::pwned <img src=x onerror=alert(1)>" in runs  # the MLflow run name, intact
+    assert "::warning::<script>x</script>" in runs["tb"]["hint"]  # the tag, listed for the user
+    assert "<b>bold</b>" in runs["pl"]["hint"]
+    assert_no_foreign_html(result.summary)
+    assert "Traceback" not in result.stdout + result.stderr
