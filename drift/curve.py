@@ -30,14 +30,19 @@ class Position:
         """The line an annotation can point at; binary and JSON-array positions have none."""
         return self.line if self.unit == "line" else None
 
+    @property
+    def within(self) -> str:
+        """The place inside the file that a line number cannot say: ``log_history[3]``, ``record 7``."""
+        if self.line is None or self.unit == "line":
+            return ""
+        return f"log_history[{self.line}]" if self.unit == "entry" else f"{self.unit} {self.line}"
+
     def __str__(self) -> str:
         if self.line is None:
             return self.file
         if self.unit == "line":
             return f"{self.file}:{self.line}"
-        if self.unit == "entry":
-            return f"{self.file} log_history[{self.line}]"
-        return f"{self.file} {self.unit} {self.line}"
+        return f"{self.file} {self.within}"
 
 
 @dataclass(frozen=True, eq=False)

@@ -104,3 +104,15 @@ def test_nothing_readable_says_what_was_tried(run_action: RunAction, workspace: 
     assert run["verdict"] == "skip"
     assert run["message"] == "no logs/ directory under out"
     assert "tensorboard" in run["hint"] and "notes.txt" in run["hint"]
+
+
+def test_an_annotation_names_the_record_a_line_number_cannot(run_action: RunAction, workspace: Path) -> None:
+    spiky = writers.with_spike(writers.decaying(), 120, 3.0)
+    writers.tensorboard(workspace / "tb", spiky)
+    result = run_action(path="tb")
+    ((_level, props, message),) = [a for a in result.annotations() if "instability" in a[1].get("title", "")]
+    assert props["file"].startswith("tb/events.out.tfevents.") and "line" not in props
+    # tensorboardX writes the file_version event first, then two scalars per step (loss, lr).
+    assert message.endswith(
+        f"first event at step 120 (a rise of {message.split('a rise of ')[1].split(',')[0]}, record {2 + 2 * 120})"
+    )

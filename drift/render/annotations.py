@@ -39,7 +39,8 @@ def _for_run(run: RunResult, fail_on: str) -> list[Annotation]:
         if check.metric == "instability_events" and run.events:
             first = run.events[0]
             what = f"a rise of {num(first.rise)}" if first.rise is not None else "a non-finite loss"
-            message += f"; first event at step {first.step} ({what})"
+            inside = f", {first.position.within}" if first.position.within else ""
+            message += f"; first event at step {first.step} ({what}{inside})"
         pos = check.position
         out.append(
             Annotation(
