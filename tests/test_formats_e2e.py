@@ -113,6 +113,5 @@ def test_an_annotation_names_the_record_a_line_number_cannot(run_action: RunActi
     ((_level, props, message),) = [a for a in result.annotations() if "instability" in a[1].get("title", "")]
     assert props["file"].startswith("tb/events.out.tfevents.") and "line" not in props
     # tensorboardX writes the file_version event first, then two scalars per step (loss, lr).
-    assert message.endswith(
-        f"first event at step 120 (a rise of {message.split('a rise of ')[1].split(',')[0]}, record {2 + 2 * 120})"
-    )
+    assert "first event at step 120 (a rise of " in message
+    assert message.endswith(f", record {2 + 2 * 120})")
