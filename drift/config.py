@@ -31,7 +31,7 @@ Value = str | int | float | tuple[str, ...]
 @dataclass(frozen=True)
 class Field:
     name: str  # kebab case, as the action input
-    kind: str  # "float", "int", "choice", "text", "filter", "paths"
+    kind: str  # "float", "int", "choice", "text", "filter", "limit", "paths"
     default: Value
     help: str
     scope: str  # "run": per run and in the file; "gate": global, in the file too; "input": input only
@@ -45,6 +45,8 @@ class Field:
             return "one of " + ", ".join(self.choices)
         if self.kind == "filter":
             return "key=value, or empty"
+        if self.kind == "limit":
+            return "a number, a percentage such as 5%, or off"
         noun = "an integer" if self.kind == "int" else "a number"
         if self.low is not None and self.high is not None:
             return f"{noun} from {_num(self.low)} to {_num(self.high)}"
@@ -169,6 +171,62 @@ FIELDS: tuple[Field, ...] = (
         low_open=True,
     ),
     Field(
+        "baseline",
+        "paths",
+        (),
+        "Compare against this: a JSON report of an earlier run (main's, from an artifact or a cache) or "
+        "logs in any supported format, relative to the workspace. Runs are matched by name.",
+        "gate",
+    ),
+    Field(
+        "require-baseline",
+        "choice",
+        "false",
+        "`true` fails the gate when `baseline` is missing or unreadable; `false` skips only the comparison.",
+        "gate",
+        choices=("false", "true"),
+    ),
+    Field(
+        "max-final-loss-increase",
+        "limit",
+        "5%",
+        "Against the baseline: WARN when the final loss rose by more than this, relative (`5%`) or "
+        "absolute (`0.02`); `off` turns the check off.",
+        "run",
+    ),
+    Field(
+        "max-smoothness-drop",
+        "limit",
+        "0.1",
+        "Against the baseline: WARN when smoothness fell by more than this, absolute (`0.1`) or relative "
+        "(`10%`); `off` turns the check off.",
+        "run",
+    ),
+    Field(
+        "max-new-instability-events",
+        "limit",
+        "0",
+        "Against the baseline: WARN when the run has more than this many instability events beyond the "
+        "baseline's; `off` turns the check off.",
+        "run",
+    ),
+    Field(
+        "comment",
+        "choice",
+        "false",
+        "`true` posts the summary as one pull-request comment per workflow and job, updated in place on "
+        "later pushes (needs `pull-requests: write`).",
+        "gate",
+        choices=("false", "true"),
+    ),
+    Field(
+        "github-token",
+        "text",
+        "${{ github.token }}",
+        "Token for the pull-request comment.",
+        "input",
+    ),
+    Field(
         "fail-on",
         "choice",
         "warn",
@@ -213,6 +271,9 @@ class RunSettings:
     metric: str = "loss"
     step_key: str = "step"
     record_filter: str = ""
+    max_final_loss_increase: str = "5%"
+    max_smoothness_drop: str = "0.1"
+    max_new_instability_events: str = "0"
     min_smoothness: float = 0.7
     max_convergence_ratio: float = 0.7
     max_instability_events: int = 0
@@ -228,6 +289,10 @@ class RunSettings:
 class Settings:
     paths: tuple[str, ...]
     format: str
+    baseline: tuple[str, ...]
+    require_baseline: bool
+    comment: bool
+    github_token: str
     fail_on: str
     if_no_logs: str
     report_path: str
@@ -256,6 +321,13 @@ def parse_value(field: Field, raw: Any, where: str) -> Value:
         items = raw if isinstance(raw, list) else re.split(r"[\n,]", str(raw))
         paths = tuple(str(p).strip() for p in items if str(p).strip())
         return paths
+    if field.kind == "limit":
+        text = str(raw).strip() if isinstance(raw, (str, int, float)) and not isinstance(raw, bool) else None
+        if text is not None and text.lower() == "off":
+            return ""
+        if text is None or (text and parse_limit(text) is None):
+            raise bad("a number, a percentage such as 5%, or off")
+        return text
     if field.kind == "filter":
         if not isinstance(raw, str) or any(not ch.isprintable() for ch in raw):
             raise bad("key=value")
@@ -299,6 +371,15 @@ def parse_value(field: Field, raw: Any, where: str) -> Value:
     return number
 
 
+def parse_limit(text: str) -> tuple[float, bool] | None:
+    """``5%`` is (5.0, relative), ``0.02`` is (0.02, absolute); None when it is neither."""
+    match = re.fullmatch(r"\s*(\d+(?:\.\d+)?(?:[eE][+-]?\d+)?)\s*(%?)\s*", text)
+    if not match:
+        return None
+    value = float(match.group(1))
+    return (value, bool(match.group(2))) if math.isfinite(value) else None
+
+
 def _unknown(key: str, where: str, allowed: tuple[Field, ...]) -> ConfigError:
     names = [f.name for f in allowed]
     hint = get_close_matches(key.replace("_", "-"), names, n=1)
@@ -332,6 +413,10 @@ def build_settings(inputs: Mapping[str, str], workspace: Path, origin: str = "wo
     return Settings(
         paths=paths,
         format=str(pick("format")),
+        baseline=tuple(pick("baseline")),  # type: ignore[arg-type]
+        require_baseline=pick("require-baseline") == "true",
+        comment=pick("comment") == "true",
+        github_token=str(given.get("github-token", "")),
         fail_on=str(pick("fail-on")),
         if_no_logs=str(pick("if-no-logs")),
         report_path=str(pick("report-path")),

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import enum
+import math
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
-from drift.config import RunSettings
+from drift.config import RunSettings, parse_limit
 from drift.curve import Curve, IntArray, Position
 from drift.metrics import Metrics, compute_metrics, fill_forward, sample_indices
 
@@ -46,6 +47,19 @@ class Event:
 
 
 @dataclass(frozen=True)
+class Reference:
+    """The same run's figures in the baseline the pull request is compared against."""
+
+    name: str
+    source: str  # what the baseline was read from, for messages
+    final_loss: float | None
+    smoothness: float | None
+    convergence_ratio: float | None
+    instability_events: int | None
+    curve_sampled: tuple[tuple[int, float], ...] = ()
+
+
+@dataclass(frozen=True)
 class RunResult:
     name: str
     verdict: Verdict
@@ -65,6 +79,7 @@ class RunResult:
     ignored_records: int = 0
     error_position: Position | None = None
     hint: str | None = None  # how to fix a SKIP or ERROR, beyond the seed's message
+    reference: Reference | None = None  # the baseline's figures for this run, when compared
     source_format: str = ""  # the reader that read it ("" when nothing was read)
     metric_name: str = ""  # the field, column, tag or key read, when not the metric setting itself
     reader_notes: tuple[str, ...] = ()
@@ -176,10 +191,60 @@ def _verdict(metrics: Metrics, checks: tuple[Check, ...]) -> tuple[Verdict, floa
     return Verdict.WARN, min(1.0, max(0.0, smooth * 0.5)), f"{headline}; warnings: {'; '.join(failures)}"
 
 
+def compare(run: RunResult, ref: Reference) -> RunResult:
+    """Add the checks against the baseline to a judged run; a failed one makes it WARN as a failed
+    fixed threshold does. Runs without metrics (SKIP, ERROR) are left as they are."""
+    metrics = run.metrics
+    if metrics is None:
+        return run
+    settings = run.settings
+    last = next((c.position for c in run.checks if c.metric == "convergence_ratio"), None)
+    first_event = next((c.position for c in run.checks if c.metric == "instability_events"), None)
+    extra: list[Check] = []
+
+    def allowance(text: str, base: float) -> float | None:
+        limit = parse_limit(text) if text else None
+        if limit is None:
+            return None
+        value, relative = limit
+        return abs(base) * value / 100 if relative else value
+
+    def add(metric: str, value: float, op: str, base: float | None, setting: str, pos: Position | None) -> None:  # noqa: PLR0917
+        if base is None or not math.isfinite(base):
+            return
+        room = allowance(getattr(settings, setting.replace("-", "_")), base)
+        if room is None:
+            return
+        threshold = base + room if op == "<=" else base - room
+        passed = value <= threshold if op == "<=" else value >= threshold  # NaN never passes
+        extra.append(Check(metric, value, op, threshold, passed, setting, pos))
+
+    add("final_loss_vs_baseline", metrics.final_loss, "<=", ref.final_loss, "max-final-loss-increase", last)
+    add("smoothness_vs_baseline", metrics.smoothness, ">=", ref.smoothness, "max-smoothness-drop", None)
+    events = None if ref.instability_events is None else float(ref.instability_events)
+    add(
+        "instability_events_vs_baseline",
+        metrics.instability_events,
+        "<=",
+        events,
+        "max-new-instability-events",
+        first_event,
+    )
+    checks = run.checks + tuple(extra)
+    verdict, score, message = _verdict(metrics, checks)
+    return replace(run, verdict=verdict, score=score, message=message, checks=checks, reference=ref)
+
+
 def _failure_text(check: Check) -> str:
     """The seed's wording: smoothness with 2 decimals, the threshold as Python prints it."""
     if check.metric == "instability_events":
         return f"instability_events={int(check.value)} > {int(check.threshold)}"
+    if check.metric == "instability_events_vs_baseline":
+        return f"instability_events={int(check.value)} > baseline + allowed = {check.threshold:.4g}"
+    if check.metric.endswith("_vs_baseline"):
+        name = check.metric.removesuffix("_vs_baseline")
+        op = "<" if check.op == ">=" else ">"
+        return f"{name}={check.value:.4g} {op} {check.threshold:.4g} allowed by the baseline"
     op = "<" if check.op == ">=" else ">"
     return f"{check.metric}={check.value:.2f} {op} {check.threshold}"
 
@@ -229,6 +294,8 @@ class Outcome:
     notes: tuple[str, ...] = ()  # run-independent findings (no logs first, ignored paths), already worded
     no_logs: str | None = None  # why nothing was read, when nothing was
     if_no_logs: str = "error"  # the policy that applied to it
+    baseline_problem: str | None = None  # why the comparison was skipped, when a baseline was asked for
+    require_baseline: bool = False  # the policy that applied to it
 
 
 def decide(
@@ -238,13 +305,20 @@ def decide(
     no_logs: str | None = None,
     if_no_logs: str = "error",
     notes: Sequence[str] = (),
+    baseline_problem: str | None = None,
+    require_baseline: bool = False,
 ) -> Outcome:
-    """Combine the runs; ``no_logs`` says why nothing was read, and ``if_no_logs`` what that means."""
+    """Combine the runs; ``no_logs`` says why nothing was read, and ``if_no_logs`` what that means;
+    ``baseline_problem`` why the baseline comparison did not happen, and ``require_baseline`` whether
+    that fails the gate."""
     ordered = tuple(sorted(runs, key=lambda r: (-r.verdict.rank, r.score if r.score is not None else -1.0, r.name)))
     verdict = overall(ordered)
     failing_no_logs = no_logs is not None and if_no_logs == "error"
-    if failing_no_logs:
+    failing_baseline = baseline_problem is not None and require_baseline
+    if failing_no_logs or failing_baseline:
         verdict = Verdict.ERROR
-    passed = not fails_gate(verdict, fail_on) and not failing_no_logs
-    notes = (no_logs, *notes) if no_logs is not None else tuple(notes)
-    return Outcome(ordered, verdict, passed, fail_on, notes, no_logs, if_no_logs)
+    passed = not fails_gate(verdict, fail_on) and not failing_no_logs and not failing_baseline
+    head = tuple(n for n in (no_logs, baseline_problem) if n is not None)
+    return Outcome(
+        ordered, verdict, passed, fail_on, (*head, *notes), no_logs, if_no_logs, baseline_problem, require_baseline
+    )

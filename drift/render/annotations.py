@@ -60,6 +60,9 @@ def build_annotations(outcome: Outcome) -> list[Annotation]:
     if outcome.no_logs is not None and outcome.if_no_logs != "ignore":
         level = "error" if outcome.if_no_logs == "error" else "warning"
         wanted.append(Annotation(level, outcome.no_logs, "training-drift: no logs"))
+    if outcome.baseline_problem is not None:
+        level = "error" if outcome.require_baseline else "warning"
+        wanted.append(Annotation(level, outcome.baseline_problem, "training-drift: baseline"))
     for run in outcome.runs:  # already worst first
         wanted += _for_run(run, outcome.fail_on)
     # Errors first (they explain the red check), then warnings; order within a kind is kept.

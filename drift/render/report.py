@@ -18,6 +18,22 @@ def _number(x: float | None) -> float | None:
     return x if x is not None and math.isfinite(x) else None
 
 
+def _reference(run: RunResult) -> dict[str, Any] | None:
+    ref = run.reference
+    if ref is None:
+        return None
+    return {
+        "name": ref.name,
+        "source": ref.source,
+        "metrics": {
+            "final_loss": _number(ref.final_loss),
+            "convergence_ratio": _number(ref.convergence_ratio),
+            "smoothness": _number(ref.smoothness),
+            "instability_events": ref.instability_events,
+        },
+    }
+
+
 def run_entry(run: RunResult) -> dict[str, Any]:
     m = run.metrics
     metrics = {
@@ -37,6 +53,7 @@ def run_entry(run: RunResult) -> dict[str, Any]:
         "message": run.message,
         "hint": run.hint,
         "notes": list(run.reader_notes),
+        "baseline": _reference(run),
         "metrics": metrics,
         "thresholds": asdict(run.settings),
         "failed_checks": [
@@ -72,6 +89,7 @@ def to_json(outcome: Outcome) -> str:
         "passed": outcome.passed,
         "fail_on": outcome.fail_on,
         "notes": list(outcome.notes),
+        "baseline_problem": outcome.baseline_problem,
     }
     # The C encoder runs only without indent; one run per line keeps the file readable and diffable.
     runs = ",\n  ".join(json.dumps(run_entry(run), allow_nan=False, ensure_ascii=False) for run in outcome.runs)

@@ -83,10 +83,59 @@ def _section(run: RunResult, with_chart: bool) -> str:
         read = f" ({run.source_format}" + (f", {code(run.metric_name, 80)}" if run.metric_name else "") + ")"
         lines += ["", f"{run.num_steps} steps from {len(run.files)} file(s){read}; score {num(run.score, 3)}."]
     if with_chart and run.curve_sampled:
-        chart = mermaid(run.curve_sampled, sorted(run.spike_steps + run.nonfinite_steps), run.settings.metric)
+        base = run.reference.curve_sampled if run.reference else ()
+        chart = mermaid(run.curve_sampled, sorted(run.spike_steps + run.nonfinite_steps), run.settings.metric, base)
         if chart:
-            lines += ["", chart]
+            legend = "<sub>blue: this run; grey: the baseline; red bars: instability events</sub>"
+            lines += ["", chart] + (["", legend] if base else [])
     return "\n".join(lines) + "\n\n"
+
+
+def _arrow(delta: float) -> str:
+    return "▲" if delta > 0 else ("▼" if delta < 0 else "=")
+
+
+def _versus(check: Check | None, base: float | None, now: float | None, relative: bool) -> str:
+    """``base → now (▲ +4.2%) ✅``: the baseline's figure, this run's, the change and the verdict."""
+    if base is None or now is None:
+        return "–"
+    delta = now - base
+    if relative and base != 0:
+        change = f"{_arrow(delta)} {delta / abs(base):+.1%}"
+    else:
+        change = f"{_arrow(delta)} {num(delta) if delta < 0 else '+' + num(delta)}"
+    mark = "" if check is None else (" ✅" if check.passed else " ❌")
+    return f"{num(base)} → {num(now)} ({change}){mark}"
+
+
+def _baseline_table(runs: list[RunResult], budget: int) -> str:
+    lines = [
+        "### Against the baseline",
+        "",
+        "| Run | Baseline run | Final loss | Smoothness | Instability events |",
+        "|---|---|---|---|---|",
+    ]
+    used = sum(len(line.encode()) + 1 for line in lines)
+    for run in runs:
+        ref, m = run.reference, run.metrics
+        if ref is None or m is None:
+            continue
+        checks = {c.metric: c for c in run.checks}
+        events = None if ref.instability_events is None else float(ref.instability_events)
+        row = (
+            f"| {code(run.name, 120)} | {code(ref.name, 120)} "
+            f"| {_versus(checks.get('final_loss_vs_baseline'), ref.final_loss, m.final_loss, True)} "
+            f"| {_versus(checks.get('smoothness_vs_baseline'), ref.smoothness, m.smoothness, False)} "
+            f"| {_versus(checks.get('instability_events_vs_baseline'), events, float(m.instability_events), False)} |"
+        )
+        if used + len(row.encode()) + 1 > budget:
+            lines.append(f"| {len(runs)} compared run(s) in all; the rest are in the JSON report | | | | |")
+            break
+        lines.append(row)
+        used += len(row.encode()) + 1
+    source = runs[0].reference.source if runs[0].reference else ""
+    lines += ["", f"<sub>Baseline: {md(source, 200)}. ▲ higher, ▼ lower than the baseline.</sub>", ""]
+    return "\n".join(lines) + "\n"
 
 
 def headline(outcome: Outcome) -> str:
@@ -132,6 +181,12 @@ def render_summary(outcome: Outcome, report_path: str | None = None, limit: int 
             )
             parts.append(note)
             used += len(note.encode())
+
+    compared = [run for run in outcome.runs if run.reference is not None]
+    if compared:
+        block = _baseline_table(compared, limit - used - reserve)
+        parts.append(block)
+        used += len(block.encode())
 
     sections_shown, charts = 0, 0
     for run in outcome.runs:

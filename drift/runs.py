@@ -1,0 +1,60 @@
+"""Logs to judged runs: discover the runs a set of patterns names, read each, judge each.
+
+The current logs and a baseline given as logs go through this same path, so both are read and
+measured alike.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import replace
+from pathlib import Path
+
+from drift.config import RunSettings, Settings
+from drift.curve import Position
+from drift.discovery import Discovery, discover
+from drift.errors import LogError
+from drift.gate import RunResult, error_result, judge, skip_result
+from drift.layouts import FORMATS
+from drift.readers import read
+from drift.readers.common import ReadSpec
+
+
+def collect(
+    patterns: Sequence[str],
+    settings: Settings,
+    workspace: Path,
+    *,
+    confine: bool = True,
+    progress: Callable[[str], None] = lambda _: None,
+) -> tuple[list[RunResult], Discovery]:
+    formats = FORMATS if settings.format == "auto" else (settings.format,)
+    found = discover(patterns, workspace, formats=formats, confine=confine)
+    results: list[RunResult] = []
+    for source in found.runs:
+        run_settings = settings.for_run(source.name)
+        files = tuple(f.display for f in source.files)
+        if source.error:
+            result = error_result(source.name, run_settings, f"refused: {source.error}")
+        elif source.skip:
+            result = replace(skip_result(source.name, run_settings, source.skip), hint=source.hint)
+        else:
+            try:
+                curve = read(source.format, source.files, read_spec(run_settings))
+            except LogError as exc:
+                where = Position(exc.file, exc.line) if exc.file else None
+                result = error_result(source.name, run_settings, str(exc), files, where)
+            else:
+                result = judge(source.name, curve, run_settings)
+        result = replace(result, source_format=result.source_format or source.format)
+        progress(f"{source.name}: {result.verdict.value.upper()}: {result.message}")
+        for shown in files:
+            progress(f"    read {shown}")
+        results.append(result)
+    return results, found
+
+
+def read_spec(settings: RunSettings) -> ReadSpec:
+    key, _, value = settings.record_filter.partition("=")
+    record_filter = (key.strip(), value.strip()) if settings.record_filter else None
+    return ReadSpec(settings.metric, settings.step_key, record_filter)
