@@ -86,11 +86,12 @@ def load_baseline(settings: Settings, workspace: Path, *, confine: bool = True) 
         if isinstance(report, str):
             return Baseline(shown, problem=f"baseline {shown} is not a readable report: {report}; comparison skipped")
         if report is not None:
-            return Baseline(f"report {shown}", report)
+            return Baseline(f"report {patterns[0]}", report)
     results, found = collect(patterns, settings, workspace, confine=confine)
     if found.log_count == 0:
         return Baseline(shown, problem=f"baseline {shown}: no training logs found; comparison skipped; {fix}")
-    return Baseline(f"logs {shown}", tuple(_from_result(run, shown) for run in results))
+    source = f"logs {', '.join(patterns)}"
+    return Baseline(source, tuple(_from_result(run, source) for run in results))
 
 
 def _from_result(run: RunResult, source: str) -> Reference:

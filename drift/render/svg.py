@@ -48,7 +48,7 @@ _STYLE = (
     f".rug{{stroke:{_BLUE};stroke-width:1.5}}.spike{{fill:{_RED};stroke:#fff;stroke-width:1}}"
     f".nf{{stroke:{_RED};stroke-width:2;fill:none}}.final{{fill:#fff;stroke:{_INK};stroke-width:1.6}}"
     ".small{font-size:10px;fill:#57606a}.title{font-size:14px;font-weight:600}"
-    ".halo{paint-order:stroke;stroke:#fff;stroke-width:3px;stroke-linejoin:round}"
+    ".halo{fill:#fff;stroke:#fff;stroke-width:3px;stroke-linejoin:round}"
 )
 
 
@@ -102,13 +102,17 @@ def _fit(values: Sequence[float]) -> tuple[float, float]:
     return max(lo - pad, -sys.float_info.max), min(hi + pad, sys.float_info.max)
 
 
-def _ticks(lo: float, hi: float, target: int = 4) -> tuple[float, list[float]]:
-    """A round tick interval (1, 2 or 5 times a power of ten) and the ticks inside [lo, hi]."""
-    raw = hi / target - lo / target
+def _ticks(lo: float, hi: float, target: int = 5) -> tuple[float, list[float]]:
+    """A round tick interval (1, 2 or 5 times a power of ten) giving about ``target`` ticks in [lo, hi]."""
+    raw = hi / target - lo / target  # the span over target, without overflow
     power = 10.0 ** math.floor(math.log10(raw))
-    step = next(m * power for m in (1.0, 2.0, 5.0, 10.0) if m * power >= raw * (1 - 1e-12))
-    if not math.isfinite(step):
-        step = raw
+    step, best = raw, math.inf
+    for candidate in (10 * power, 5 * power, 2 * power, power, power / 2):  # larger first: ties go to it
+        if not math.isfinite(candidate) or candidate <= 0:
+            continue
+        miss = abs(math.floor(hi / candidate) - math.ceil(lo / candidate) + 1 - target)
+        if miss < best:
+            step, best = candidate, miss
     first, last = math.ceil(lo / step), math.floor(hi / step)
     return step, [k * step for k in range(first, last + 1)[:12]]
 
@@ -357,7 +361,7 @@ def render_svg(
     y_step, y_ticks = _ticks(y_lo, y_hi)
     y_big = max((abs(t) for t in y_ticks), default=0.0) or max(abs(y_lo), abs(y_hi))
     y_labels = [_y_label(t, y_step, y_big) for t in y_ticks]
-    x_step, x_ticks = _ticks(x_lo, x_hi, 5)
+    x_step, x_ticks = _ticks(x_lo, x_hi)
     if x_step < 1:  # steps are integers: no tick between two of them
         x_step, x_ticks = 1.0, [float(t) for t in range(math.ceil(x_lo), math.floor(x_hi) + 1)]
     x_big = max((abs(t) for t in x_ticks), default=0.0) or max(abs(x_lo), abs(x_hi))
@@ -405,10 +409,10 @@ def render_svg(
         else:
             label_y = nf_band + 14 if threshold_off == "above" else bottom - 6
             text += f", {'above' if threshold_off == 'above' else 'below'} the chart"
-        body.append(
-            f'<text class="halo small" x="{_n(right - 6)}" y="{_n(label_y)}" text-anchor="end" '
-            f'style="fill:{colour}">{_esc(text)}</text>'
-        )
+        # A white copy underneath keeps the label readable over the curves (paint-order is not everywhere).
+        at = f'x="{_n(right - 6)}" y="{_n(label_y)}" text-anchor="end"'
+        body.append(f'<text class="small halo" {at}>{_esc(text)}</text>')
+        body.append(f'<text class="small" {at} style="fill:{colour}">{_esc(text)}</text>')
 
     # Curves: the baseline under the run.
     if base:
@@ -420,7 +424,11 @@ def render_svg(
     if d:
         body.append(f'<path class="run" d="{d}"/>')
     body += [f'<circle cx="{_n(px)}" cy="{_n(py)}" r="2.5" fill="{_BLUE}"/>' for px, py in lonely]
-    rug = "".join(f"M{_n(x(s))} {_n(top)}v{_n(nf_band - top + 4)}" for s, v in points if not math.isfinite(v))
+    # A non-finite loss is drawn once: as its event's cross, or as a tick where no event covers it.
+    covered = {e.step for e in run.events if e.kind != "spike"}
+    rug = "".join(
+        f"M{_n(x(s))} {_n(top)}v{_n(nf_band - top + 4)}" for s, v in points if not math.isfinite(v) and s not in covered
+    )
     if rug:
         body.append(f'<path class="rug" d="{rug}"/>')
 
