@@ -33,7 +33,8 @@ def test_input_defaults_and_descriptions_follow_the_registry() -> None:
         if field.scope in ("run", "gate"):
             # Empty, so that a value from the config file is not masked by the runner's default.
             assert spec["default"] == "", field.name
-            assert f"Default: `{field.default}`" in spec["description"], field.name
+            shown = f"`{field.default}`" if field.default not in ("", ()) else "empty"
+            assert f"Default: {shown} (" in " ".join(spec["description"].split()), field.name
         else:
             assert spec["default"] == ("" if field.default in ("", ()) else str(field.default)), field.name
 
@@ -55,8 +56,16 @@ def test_outputs_match_action_yml_and_readme() -> None:
         assert _readme_table("Outputs")[name][1] == spec["description"]
 
 
-def test_action_runs_the_dockerfile_on_a_pinned_python_311_slim_base() -> None:
-    assert ACTION["runs"] == {"using": "docker", "image": "Dockerfile"}
+def test_action_runs_the_released_image_of_this_version() -> None:
+    # release.yml publishes ghcr.io/<repository>:<version> from a vX.Y.Z tag and refuses a tag
+    # that disagrees with drift.__version__ or with this image.
+    assert ACTION["runs"] == {"using": "docker", "image": f"docker://ghcr.io/org/training-drift:{__version__}"}
+    release = (ROOT / ".github" / "workflows" / "release.yml").read_text()
+    assert "tags: ghcr.io/${{ github.repository }}:${{ steps.version.outputs.version }}" in release
+    assert "platforms: linux/amd64,linux/arm64" in release
+
+
+def test_the_image_is_built_from_a_pinned_python_311_slim_base() -> None:
     dockerfile = (ROOT / "Dockerfile").read_text()
     assert re.search(r"^FROM python:3\.11\.\d+-slim-bookworm$", dockerfile, re.M)
     assert 'ENTRYPOINT ["python", "/action/entrypoint.py"]' in dockerfile
@@ -72,3 +81,20 @@ def test_requirements_are_pinned() -> None:
 
 def test_readme_report_example_has_this_version() -> None:
     assert f'"version": "{__version__}"' in README
+
+
+def test_third_party_actions_are_pinned_by_commit_and_workflows_start_with_no_permissions() -> None:
+    for path in sorted((ROOT / ".github" / "workflows").glob("*.yml")):
+        text = path.read_text()
+        assert re.search(r"^permissions: \{\}$", text, re.M), path.name
+        for ref in re.findall(r"uses: ([^\s]+)", text):
+            if ref.startswith("./"):
+                continue
+            assert re.fullmatch(r"[\w.-]+/[\w./-]+@[0-9a-f]{40}", ref), (path.name, ref)
+        for checkout in re.findall(r"uses: actions/checkout@.*\n(?:.*\n){0,3}", text):
+            assert "persist-credentials: false" in checkout, path.name
+
+
+def test_dependabot_watches_pip_docker_and_actions() -> None:
+    config = yaml.safe_load((ROOT / ".github" / "dependabot.yml").read_text())
+    assert {u["package-ecosystem"] for u in config["updates"]} == {"pip", "docker", "github-actions"}

@@ -23,7 +23,8 @@ def action_inputs() -> str:
     for f in FIELDS:
         description = f.help
         if f.scope in ("run", "gate"):
-            description += f" Default: `{f.default}` (an empty input leaves it to the config file)."
+            shown = f"`{f.default}`" if f.default not in ("", ()) else "empty"
+            description += f" Default: {shown} (an empty input leaves it to the config file)."
             default = ""
         else:
             default = "" if f.default in ("", ()) else str(f.default)

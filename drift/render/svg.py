@@ -31,7 +31,7 @@ _WIDTH = 760
 _TOP = 58  # below the title and the message line
 _PLOT_HEIGHT = 270
 _RIGHT = 24
-_CHAR = 6.4  # a generous average glyph width at 11px, to size labels without a font
+_CHAR = 5.8  # a generous average glyph width at 11px, to size labels without a font
 _MAX_POINTS = 1024  # a curve is ≤ 512 sampled points; more is thinned so a file stays small
 _BUCKET = 4.0  # events closer than this many px share a marker (and a tooltip)
 
@@ -53,22 +53,22 @@ _STYLE = (
 
 
 # --- text ----------------------------------------------------------------------------------------
-def _clean(text: str, limit: int) -> str:
+def _clean(text: str, limit: int, *, middle: bool = False) -> str:
     """Untrusted text, bounded, with every non-printable character shown as U+FFFD.
 
     "Not printable" covers all that XML 1.0 forbids (C0 controls, lone surrogates, U+FFFE and
     U+FFFF are Cc, Cs and Cn) and also bidi overrides and other format characters, which could
-    make a name read as another. Long text keeps its start and end: run names are paths, and
-    their last part tells runs apart.
+    make a name read as another. ``middle`` cuts long text in the middle: run names are paths,
+    and their last part tells runs apart.
     """
     if len(text) > limit:
-        head = (limit - 1) // 2
-        text = text[:head] + "…" + text[len(text) - (limit - 1 - head) :]
+        head = (limit - 1) // 2 if middle else limit - 1
+        text = text[:head] + "…" + (text[len(text) - (limit - 1 - head) :] if middle else "")
     return "".join(ch if ch.isprintable() else "\N{REPLACEMENT CHARACTER}" for ch in text)
 
 
-def _esc(text: str, limit: int = 200) -> str:
-    return html.escape(_clean(text, limit), quote=True)
+def _esc(text: str, limit: int = 200, *, middle: bool = False) -> str:
+    return html.escape(_clean(text, limit, middle=middle), quote=True)
 
 
 # --- numbers -------------------------------------------------------------------------------------
@@ -303,7 +303,9 @@ def _summary(run: RunResult, final: Point | None, threshold: _Threshold | None, 
     """One sentence for screen readers: verdict, final loss against its limit, events."""
     spikes = [e.step for e in run.events if e.kind == "spike"]
     nonfinite = [e.step for e in run.events if e.kind != "spike"]
-    parts = [f"Loss curve of run {_clean(run.name, 120)} over {run.num_steps} steps: verdict {run.verdict.name}"]
+    parts = [
+        f"Loss curve of run {_clean(run.name, 120, middle=True)} over {run.num_steps} steps: verdict {run.verdict.name}"
+    ]
     if final is not None:
         limit = ""
         if threshold is not None:
@@ -373,7 +375,7 @@ def render_svg(
     x = _Axis(x_lo, x_hi, left, right)
     y = _Axis(y_lo, y_hi, bottom, nf_band + 10)
 
-    name = _esc(run.name, 90)
+    name = _esc(run.name, int((right - left - 60) / 9), middle=True)  # after the verdict, in 14px bold
     verdict = run.verdict.name
     metric = _esc(run.metric_name or run.settings.metric, 40)
     base_label = _esc(baseline_label, 60) if base else None
@@ -408,9 +410,9 @@ def render_svg(
             label_y = ty - 4 if ty - 4 > nf_band + 12 else ty + 12
         else:
             label_y = nf_band + 14 if threshold_off == "above" else bottom - 6
-            text += f", {'above' if threshold_off == 'above' else 'below'} the chart"
+            text = f"{'↑' if threshold_off == 'above' else '↓'} {text}, {threshold_off} the chart"
         # A white copy underneath keeps the label readable over the curves (paint-order is not everywhere).
-        at = f'x="{_n(right - 6)}" y="{_n(label_y)}" text-anchor="end"'
+        at = f'x="{_n(right - 12)}" y="{_n(label_y)}" text-anchor="end"'
         body.append(f'<text class="small halo" {at}>{_esc(text)}</text>')
         body.append(f'<text class="small" {at} style="fill:{colour}">{_esc(text)}</text>')
 
@@ -446,7 +448,7 @@ def render_svg(
     def line_key(cls: str) -> Callable[[float, float], str]:
         return lambda kx, ky: f'<path class="{cls}" d="M{_n(kx)} {_n(ky - 4)}h22"/>'
 
-    items = [_Item(line_key("run"), f"{metric} (this run)")]
+    items = [_Item(line_key("run"), f"{metric} (this run)")] if d or lonely else []
     if base_label is not None:
         items.append(_Item(line_key("base"), base_label))
     if rug:
@@ -479,8 +481,8 @@ def render_svg(
         f'<desc id="svg-desc">{summary}</desc>',
         f"<style>{_STYLE}</style>",
         f'<rect width="{_WIDTH}" height="{height}" fill="#fff"/>',
-        f'<text class="title" x="{_n(left)}" y="24">{name} '
-        f'<tspan style="fill:{_VERDICT_COLOUR[run.verdict]}">{verdict}</tspan></text>',
+        f'<text class="title" x="{_n(left)}" y="24"><tspan style="fill:{_VERDICT_COLOUR[run.verdict]}">{verdict}'
+        f"</tspan> {name}</text>",
         f'<text class="small" x="{_n(left)}" y="42">{message}</text>',
     ]
     return "\n".join([*head, *body, "</svg>"]) + "\n"
