@@ -94,10 +94,11 @@ def _fit(values: Sequence[float]) -> tuple[float, float]:
         return 0.0, 1.0
     lo, hi = min(values), max(values)
     mid = lo / 2 + hi / 2
-    # A flat curve, or one whose wiggle is below what 7 digits of a tick label can show.
-    if hi - lo <= max(abs(lo), abs(hi)) * 1e-6:
+    # A flat curve, one whose wiggle is below what 7 digits of a tick label can show, or one
+    # within the subnormal floats, where spans and steps lose their precision.
+    if hi - lo <= max(abs(lo), abs(hi)) * 1e-6 or hi - lo < 1e-290:
         half = max(abs(mid) * 0.05, 1e-300) if mid else 1.0
-        return mid - half, mid + half
+        return max(mid - half, -sys.float_info.max), min(mid + half, sys.float_info.max)
     pad = (hi / 2 - lo / 2) * 0.1  # 5% of the span, computed so that it cannot overflow
     return max(lo - pad, -sys.float_info.max), min(hi + pad, sys.float_info.max)
 
@@ -313,16 +314,21 @@ def _summary(run: RunResult, final: Point | None, threshold: _Threshold | None, 
             limit = f" against a {word} of {num(threshold.value)}" + (" (failed)" if threshold.failed else "")
         parts.append(f"final loss {num(final[1])}{limit}")
 
-    def listed(steps: list[int], noun: str) -> str:
+    def listed(steps: list[int], one: str, many: str) -> str:
         shown = ", ".join(str(s) for s in steps[:5]) + (", …" if len(steps) > 5 else "")
-        return f"{len(steps)} {noun} (step{'s' if len(steps) > 1 else ''} {shown})"
+        return f"1 {one} (step {shown})" if len(steps) == 1 else f"{len(steps)} {many} (steps {shown})"
 
     events = [
-        listed(found, noun) for found, noun in ((spikes, "loss spikes"), (nonfinite, "non-finite losses")) if found
+        listed(found, one, many)
+        for found, one, many in (
+            (spikes, "loss spike", "loss spikes"),
+            (nonfinite, "non-finite loss", "non-finite losses"),
+        )
+        if found
     ]
     parts.append(" and ".join(events) if events else "no instability events")
     if baseline is not None:
-        parts.append(f"baseline {baseline} overlaid")
+        parts.append(f"with the baseline “{baseline}” overlaid")
     return ", ".join(parts) + "."
 
 
@@ -375,11 +381,11 @@ def render_svg(
     x = _Axis(x_lo, x_hi, left, right)
     y = _Axis(y_lo, y_hi, bottom, nf_band + 10)
 
-    name = _esc(run.name, int((right - left - 60) / 9), middle=True)  # after the verdict, in 14px bold
+    name = _esc(run.name, int((right - left - 60) / 11), middle=True)  # after the verdict; 14px bold, wide glyphs
     verdict = run.verdict.name
     metric = _esc(run.metric_name or run.settings.metric, 40)
     base_label = _esc(baseline_label, 60) if base else None
-    body: list[str] = []
+    body: list[str] = ['<g class="axes">']
 
     # Grid, ticks and axes.
     for t, label in zip(y_ticks, y_labels, strict=True):
@@ -398,6 +404,8 @@ def render_svg(
     body.append(
         f'<text class="small" transform="translate(14 {mid_y}) rotate(-90)" text-anchor="middle">{metric}</text>'
     )
+
+    body += ["</g>", '<g class="plot">']
 
     # The convergence threshold, labelled on the line (or at the edge it lies beyond).
     if threshold is not None:
@@ -469,7 +477,7 @@ def render_svg(
     if "non-finite" in kinds:
         items.append(_Item(lambda kx, ky: f'<path class="nf" d="{_cross(kx + 11, ky - 4)}"/>', "non-finite event"))
     legend, legend_bottom = _legend(items, left, bottom + 54)
-    body += legend
+    body += ["</g>", '<g class="legend">', *legend, "</g>"]
     height = math.ceil(legend_bottom + 8)
 
     summary = _esc(_summary(run, final, threshold, _clean(baseline_label, 60) if base else None), 1200)
@@ -511,8 +519,8 @@ def svg_filename(run_name: str, taken: set[str]) -> str:
     """
     ascii_name = unicodedata.normalize("NFKD", run_name).encode("ascii", "ignore").decode("ascii")
     stem = _DOTS.sub(".", _UNSAFE.sub("_", ascii_name)).strip("._-")[:_STEM].rstrip("._-")
-    changed = stem != run_name or stem.split(".")[0].lower() in _RESERVED
     stem = stem or "run"
+    changed = stem != run_name or stem.split(".")[0].lower() in _RESERVED
     folded = {name.lower() for name in taken}
     candidate = f"{stem}-{_digest(run_name)}.svg" if changed else f"{stem}.svg"
     attempt = 0
