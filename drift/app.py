@@ -19,6 +19,7 @@ from drift.render.annotations import build_annotations
 from drift.render.outputs import outputs
 from drift.render.report import to_json
 from drift.render.summary import render_summary
+from drift.render.svg import render_svg, svg_filename
 from drift.render.text import md
 
 EXIT_PASS, EXIT_FAIL, EXIT_USAGE, EXIT_INTERNAL = 0, 1, 2, 3
@@ -74,8 +75,13 @@ def _run(inputs: Mapping[str, str], runtime: Runtime, console: Console) -> int:
 def _publish(outcome: Outcome, settings: Settings, runtime: Runtime, console: Console) -> int:
     problems: list[str] = []
     report_file = runtime.workspace / settings.report_path
+    charts: dict[str, str] = {}
     try:
-        _write_atomic(report_file, to_json(outcome))
+        charts = write_charts(outcome, report_file, runtime.workspace)
+    except OSError as exc:
+        problems.append(f"cannot write the SVG charts next to {settings.report_path!r}: {exc.strerror or exc}")
+    try:
+        _write_atomic(report_file, to_json(outcome, charts))
     except OSError as exc:
         problems.append(
             f"cannot write the JSON report to {settings.report_path!r}: {exc.strerror or exc}; "
@@ -92,6 +98,27 @@ def _publish(outcome: Outcome, settings: Settings, runtime: Runtime, console: Co
     if problems:
         return EXIT_USAGE
     return EXIT_PASS if outcome.passed else EXIT_FAIL
+
+
+def charts_dir(report_file: Path) -> Path:
+    return report_file.with_name(report_file.stem + "-charts")
+
+
+def write_charts(outcome: Outcome, report_file: Path, workspace: Path) -> dict[str, str]:
+    """An SVG of each run's curve in a folder beside the report; run name -> workspace-relative path."""
+    folder = charts_dir(report_file)
+    taken: set[str] = set()
+    written: dict[str, str] = {}
+    for run in outcome.runs:
+        svg = render_svg(run, run.reference.curve_sampled if run.reference else None)
+        if svg is None:
+            continue
+        name = svg_filename(run.name, taken)
+        taken.add(name)
+        path = folder / name
+        _write_atomic(path, svg)
+        written[run.name] = path.relative_to(workspace).as_posix() if path.is_relative_to(workspace) else str(path)
+    return written
 
 
 def _append(path: Path | None, text: str) -> None:

@@ -176,7 +176,8 @@ def robust_events(values: FloatArray, *, window: int, sigma: float) -> RobustEve
     rising = np.flatnonzero(values[1:] > values[:-1]) + 1
     if not rising.size:
         return empty
-    noise = noise_model(values)
+    with np.errstate(over="ignore", invalid="ignore"):  # neighbours a float-range apart overflow to inf
+        noise = noise_model(values)
     medians = rolling_median(values, half)
     found: list[IntArray] = []
     heights: list[FloatArray] = []

@@ -276,3 +276,20 @@ def test_real_dlm_fixture(run_action: RunAction, workspace: Path) -> None:
     assert run["metrics"]["num_steps"] == 30
     assert run["metrics"]["initial_loss"] == 5.234
     assert math.isclose(run["metrics"]["convergence_ratio"], run["metrics"]["final_loss"] / 5.234)
+
+
+def test_an_svg_of_every_curve_lands_beside_the_report(run_action: RunAction, workspace: Path) -> None:
+    import xml.etree.ElementTree as ET
+
+    write_store(workspace / "runs" / "a", [decaying()])
+    write_store(workspace / "runs" / "::error::<b>", [decaying()])
+    (workspace / "runs" / "empty").mkdir()
+    result = run_action(path="runs/*, runs/empty", **{"report-path": "out/report.json"})
+    runs = {run["name"]: run for run in result.report["runs"]}
+    assert runs["runs/empty"]["chart"] is None  # a SKIP has no curve
+    charts = [runs["runs/a"]["chart"], runs["runs/::error::<b>"]["chart"]]
+    assert len(set(charts)) == 2
+    for chart in charts:
+        path = workspace / chart
+        assert path.parent == workspace / "out" / "report-charts"
+        ET.fromstring(path.read_text(encoding="utf-8"))  # well-formed

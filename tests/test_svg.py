@@ -206,11 +206,6 @@ def test_baseline_overlay_shares_the_axes() -> None:
     assert "with the baseline “main <@1a35c2d>” overlaid" in (root[1].text or "")
 
 
-# drift.robust warns when neighbouring losses differ by more than the float range; the gate copes.
-OVERFLOW = pytest.mark.filterwarnings("ignore:overflow encountered:RuntimeWarning")
-
-
-@OVERFLOW
 @pytest.mark.parametrize(
     "values",
     [
@@ -325,7 +320,6 @@ def _runs(draw: st.DrawFn) -> tuple[RunResult, list[tuple[int, float]] | None, s
     return run, baseline, draw(_NAMES)
 
 
-@OVERFLOW
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 @given(_runs())
 def test_any_curve_and_any_name_give_an_inert_well_formed_file(

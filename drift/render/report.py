@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Mapping
 from dataclasses import asdict
 from typing import Any
 
@@ -34,7 +35,7 @@ def _reference(run: RunResult) -> dict[str, Any] | None:
     }
 
 
-def run_entry(run: RunResult) -> dict[str, Any]:
+def run_entry(run: RunResult, chart: str | None = None) -> dict[str, Any]:
     m = run.metrics
     metrics = {
         "initial_loss": _number(m.initial_loss) if m else None,
@@ -53,6 +54,7 @@ def run_entry(run: RunResult) -> dict[str, Any]:
         "message": run.message,
         "hint": run.hint,
         "notes": list(run.reader_notes),
+        "chart": chart,
         "baseline": _reference(run),
         "metrics": metrics,
         "thresholds": asdict(run.settings),
@@ -80,7 +82,8 @@ def run_entry(run: RunResult) -> dict[str, Any]:
     }
 
 
-def to_json(outcome: Outcome) -> str:
+def to_json(outcome: Outcome, charts: Mapping[str, str] | None = None) -> str:
+    """The report; ``charts`` maps a run's name to its SVG, relative to the workspace."""
     head = {
         "schema": SCHEMA,
         "tool": "training-drift",
@@ -92,6 +95,9 @@ def to_json(outcome: Outcome) -> str:
         "baseline_problem": outcome.baseline_problem,
     }
     # The C encoder runs only without indent; one run per line keeps the file readable and diffable.
-    runs = ",\n  ".join(json.dumps(run_entry(run), allow_nan=False, ensure_ascii=False) for run in outcome.runs)
+    runs = ",\n  ".join(
+        json.dumps(run_entry(run, (charts or {}).get(run.name)), allow_nan=False, ensure_ascii=False)
+        for run in outcome.runs
+    )
     text = json.dumps(head, allow_nan=False, ensure_ascii=False)[:-1]
     return f'{text}, "runs": [\n  {runs}\n]}}\n' if runs else f'{text}, "runs": []}}\n'
