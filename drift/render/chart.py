@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 from bisect import bisect_left, bisect_right
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 _BLOCKS = "▁▂▃▄▅▆▇█"
 _CHART_POINTS = 120  # enough to show the shape; keeps many charts within the summary budget
@@ -53,6 +54,31 @@ def _decimals(span: float) -> int:
     return max(0, min(12, 3 - math.floor(math.log10(span))))
 
 
+@dataclass(frozen=True)
+class _Axis:
+    """How values are written: Mermaid's numbers are plain decimals with no exponent, so a curve of
+    tiny or huge values is drawn as (value - offset) / scale, and the axis title says so."""
+
+    offset: float
+    scale: float
+    decimals: int
+    title: str
+
+    def text(self, x: float) -> str:
+        return f"{(x - self.offset) / self.scale:.{self.decimals}f}"
+
+
+def _axis(lo: float, hi: float, label: str) -> _Axis:
+    span = hi - lo
+    d = _decimals(span)
+    if span >= 1e-9 and max(abs(lo), abs(hi)) < 1e7:
+        return _Axis(0.0, 1.0, d, label)
+    scale = 10.0 ** (math.floor(math.log10(span)) - 2)
+    offset = lo if abs(lo) >= 1e7 or span < 1e-9 else 0.0
+    shift = f" - {offset:.6g}" if offset else ""
+    return _Axis(offset, scale, 0, f"({label}{shift}) / {scale:.0e}")
+
+
 def _on_grid(points: Sequence[tuple[int, float]], grid: Sequence[int]) -> list[float]:
     """The curve's value at each grid step: the last point at or before it (the first before it)."""
     steps = [s for s, _ in points]
@@ -82,29 +108,41 @@ def mermaid(
         return ""
     if hi == lo:
         hi = lo + (abs(lo) or 1.0)
-    d = _decimals(hi - lo)
     marks = [lo] * len(thinned)
     steps = [s for s, _ in thinned]
     for step in event_steps:
         # Mark the nearest plotted point at or after the event.
         marks[min(bisect_left(steps, step), len(steps) - 1)] = hi
-    label = metric if metric.replace("_", "").replace("/", "").isalnum() and len(metric) < 40 else "value"
+    return _block(steps, [values], marks if event_steps else None, _axis(lo, hi, _label(metric)))
+
+
+def _label(metric: str) -> str:
+    return metric if metric.replace("_", "").replace("/", "").isalnum() and len(metric) < 40 else "value"
+
+
+def _block(steps: Sequence[int], lines: Sequence[Sequence[float]], marks: Sequence[float] | None, axis: _Axis) -> str:
+    """The fenced block. Event bars come first so the lines are drawn over them; the palette
+    follows the series order: red bars, the run in blue, the baseline in grey."""
+    colours = (["#d1242f"] if marks is not None else []) + ["#1f6feb", "#8c959f"][: len(lines)]
+    lo, hi = min(min(xs) for xs in lines), max(max(xs) for xs in lines)
+    if hi == lo:
+        hi = lo + (abs(lo) or 1.0)
 
     def fmt(xs: Sequence[float]) -> str:
-        return ", ".join(f"{x:.{d}f}" for x in xs)
+        return ", ".join(axis.text(x) for x in xs)
 
-    lines = [
+    out = [
         "```mermaid",
-        '%%{init: {"themeVariables": {"xyChart": {"plotColorPalette": "#1f6feb, #d1242f"}}}}%%',
+        '%%{init: {"themeVariables": {"xyChart": {"plotColorPalette": "' + ", ".join(colours) + '"}}}}%%',
         "xychart-beta",
         f'    x-axis "step" {steps[0]} --> {steps[-1]}',
-        f'    y-axis "{label}" {lo:.{d}f} --> {hi:.{d}f}',
-        f"    line [{fmt(values)}]",
+        f'    y-axis "{axis.title}" {axis.text(lo)} --> {axis.text(hi)}',
     ]
-    if event_steps:
-        lines.append(f"    bar [{fmt(marks)}]")
-    lines.append("```")
-    return "\n".join(lines)
+    if marks is not None:
+        out.append(f"    bar [{fmt(marks)}]")
+    out += [f"    line [{fmt(xs)}]" for xs in lines]
+    out.append("```")
+    return "\n".join(out)
 
 
 def _overlay(
@@ -126,25 +164,7 @@ def _overlay(
         return ""
     if hi == lo:
         hi = lo + (abs(lo) or 1.0)
-    d = _decimals(hi - lo)
     marks = [lo] * len(grid)
     for step in event_steps:
         marks[min(bisect_left(grid, step), len(grid) - 1)] = hi
-    label = metric if metric.replace("_", "").replace("/", "").isalnum() and len(metric) < 40 else "value"
-
-    def fmt(xs: Sequence[float]) -> str:
-        return ", ".join(f"{x:.{d}f}" for x in xs)
-
-    lines = [
-        "```mermaid",
-        '%%{init: {"themeVariables": {"xyChart": {"plotColorPalette": "#1f6feb, #8c959f, #d1242f"}}}}%%',
-        "xychart-beta",
-        f'    x-axis "step" {grid[0]} --> {grid[-1]}',
-        f'    y-axis "{label}" {lo:.{d}f} --> {hi:.{d}f}',
-        f"    line [{fmt(current)}]",
-        f"    line [{fmt(base)}]",
-    ]
-    if event_steps:
-        lines.append(f"    bar [{fmt(marks)}]")
-    lines.append("```")
-    return "\n".join(lines)
+    return _block(grid, [current, base], marks if event_steps else None, _axis(lo, hi, _label(metric)))
