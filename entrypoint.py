@@ -27,6 +27,7 @@ def main() -> int:
         workspace=Path(os.environ.get("GITHUB_WORKSPACE") or os.getcwd()),
         output_file=file_from("GITHUB_OUTPUT"),
         summary_file=file_from("GITHUB_STEP_SUMMARY"),
+        env=dict(os.environ),
     )
     return run(inputs, runtime)
 

@@ -6,7 +6,7 @@ import os
 import tempfile
 import traceback
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TextIO
 
@@ -15,6 +15,7 @@ from drift.errors import ConfigError
 from drift.evaluate import evaluate
 from drift.gate import Outcome
 from drift.ghactions import Annotation, Console, format_outputs
+from drift.prcomment import Transport, marker, room, target_from_env, upsert, urllib_transport
 from drift.render.annotations import build_annotations
 from drift.render.outputs import outputs
 from drift.render.report import to_json
@@ -33,6 +34,8 @@ class Runtime:
     workspace: Path
     output_file: Path | None = None  # GITHUB_OUTPUT
     summary_file: Path | None = None  # GITHUB_STEP_SUMMARY
+    env: Mapping[str, str] = field(default_factory=dict)  # the runner's environment, for the PR comment
+    transport: Transport = urllib_transport  # how the PR comment reaches the REST API
 
 
 def run(inputs: Mapping[str, str], runtime: Runtime) -> int:
@@ -92,12 +95,46 @@ def _publish(outcome: Outcome, settings: Settings, runtime: Runtime, console: Co
     for problem in problems:
         console.annotate(Annotation("error", problem, "training-drift: report"))
     _append(runtime.summary_file, render_summary(outcome, None if problems else settings.report_path))
+    if settings.comment:
+        _comment(outcome, settings, runtime, console, None if problems else settings.report_path)
     _append(runtime.output_file, format_outputs(outputs(outcome, "" if problems else settings.report_path)))
     gate = "passed" if outcome.passed else "failed"
     console.info(f"training-drift: {outcome.verdict.value.upper()}; the gate {gate}")
     if problems:
         return EXIT_USAGE
     return EXIT_PASS if outcome.passed else EXIT_FAIL
+
+
+WORKFLOW_RUN_RECIPE = (
+    "fork pull requests get a read-only token: post the comment from a workflow_run workflow instead "
+    "(see the README, Pull-request comment)"
+)
+
+
+def _comment(outcome: Outcome, settings: Settings, runtime: Runtime, console: Console, report: str | None) -> None:
+    """Post or update the pull-request comment. The gate's verdict never depends on it: every
+    problem becomes a notice or a warning."""
+    target = target_from_env(runtime.env, settings.github_token, settings.pr_number)
+    if isinstance(target, str):
+        console.annotate(Annotation("notice", f"no pull-request comment: {target}", "training-drift: comment"))
+        return
+    # Matrix legs share a job id; the paths they gate usually tell them apart.
+    target = replace(target, marker=marker(runtime.env.get("GITHUB_WORKFLOW", ""), _leg(runtime.env, settings)))
+    body = render_summary(outcome, report, limit=min(60_000, room(target)))
+    result = upsert(target, body, transport=runtime.transport)
+    if result.ok:
+        console.info(f"training-drift: pull-request comment {result.kind}: {result.url}")
+    elif result.kind == "forbidden":
+        message = f"no pull-request comment: {result.message}; {WORKFLOW_RUN_RECIPE}"
+        console.annotate(Annotation("notice", message, "training-drift: comment"))
+    else:
+        console.annotate(
+            Annotation("warning", f"pull-request comment failed: {result.message}", "training-drift: comment")
+        )
+
+
+def _leg(env: Mapping[str, str], settings: Settings) -> str:
+    return f"{env.get('GITHUB_JOB', '')} {','.join(settings.paths)}"
 
 
 def charts_dir(report_file: Path) -> Path:

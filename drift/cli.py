@@ -25,7 +25,7 @@ def parser() -> argparse.ArgumentParser:
     )
     p.add_argument("path", nargs="+", help="run folders, folders holding runs, log files or glob patterns")
     for field in FIELDS:
-        if field.name in ("path", "report-path", "comment", "github-token"):
+        if field.name in ("path", "report-path", "comment", "github-token", "pr-number"):
             continue
         default = field.default if field.default not in ("", ()) else None
         p.add_argument(f"--{field.name}", metavar=field.kind.upper(), help=f"{field.help} (default: {default})")

@@ -227,6 +227,15 @@ FIELDS: tuple[Field, ...] = (
         "input",
     ),
     Field(
+        "pr-number",
+        "int",
+        "",
+        "The pull request to comment on, when the event does not say (a `workflow_run` for a fork's pull "
+        "request); empty takes it from the event.",
+        "input",
+        low=1,
+    ),
+    Field(
         "fail-on",
         "choice",
         "warn",
@@ -293,6 +302,7 @@ class Settings:
     require_baseline: bool
     comment: bool
     github_token: str
+    pr_number: int | None
     fail_on: str
     if_no_logs: str
     report_path: str
@@ -371,6 +381,10 @@ def parse_value(field: Field, raw: Any, where: str) -> Value:
     return number
 
 
+def _int_or_none(value: Value | None) -> int | None:
+    return value if isinstance(value, int) else None
+
+
 def parse_limit(text: str) -> tuple[float, bool] | None:
     """``5%`` is (5.0, relative), ``0.02`` is (0.02, absolute); None when it is neither."""
     match = re.fullmatch(r"\s*(\d+(?:\.\d+)?(?:[eE][+-]?\d+)?)\s*(%?)\s*", text)
@@ -417,6 +431,7 @@ def build_settings(inputs: Mapping[str, str], workspace: Path, origin: str = "wo
         require_baseline=pick("require-baseline") == "true",
         comment=pick("comment") == "true",
         github_token=str(given.get("github-token", "")),
+        pr_number=_int_or_none(given.get("pr-number")),
         fail_on=str(pick("fail-on")),
         if_no_logs=str(pick("if-no-logs")),
         report_path=str(pick("report-path")),

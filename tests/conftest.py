@@ -128,7 +128,8 @@ def workspace(tmp_path: Path) -> Path:
 def run_action(workspace: Path, tmp_path: Path) -> RunAction:
     """Run entrypoint.py in a subprocess with the runner's environment."""
 
-    def run(**inputs: str) -> ActionResult:
+    def run(_env: dict[str, str] | None = None, **inputs: str) -> ActionResult:
+        """``_env`` adds runner variables (GITHUB_REPOSITORY, GITHUB_EVENT_PATH...) to the defaults."""
         files = tmp_path / "file_commands"
         files.mkdir(exist_ok=True)
         output, summary = files / "set_output", files / "step_summary"
@@ -147,6 +148,7 @@ def run_action(workspace: Path, tmp_path: Path) -> RunAction:
             CI="true",
             RUNNER_TEMP=str(tmp_path),
         )
+        env.update(_env or {})
         proc = subprocess.run(
             [sys.executable, str(ROOT / "entrypoint.py")],
             check=False,
