@@ -424,6 +424,11 @@ def build_settings(inputs: Mapping[str, str], workspace: Path, origin: str = "wo
 
     paths = given.get("path", ())
     assert isinstance(paths, tuple)
+    if pick("require-baseline") == "true" and not pick("baseline"):
+        raise ConfigError(
+            f"{origin}: require-baseline is true but baseline is empty; set baseline to main's report "
+            "(or logs), or drop require-baseline"
+        )
     return Settings(
         paths=paths,
         format=str(pick("format")),

@@ -9,6 +9,7 @@ resolve inside the workspace.
 
 from __future__ import annotations
 
+import functools
 import glob
 import os
 from collections.abc import Sequence
@@ -66,10 +67,29 @@ def _display(path: Path, workspace: Path) -> str:
 
 
 def _inside(path: Path, root: Path) -> bool:
+    real = _real(path)
+    return real is not None and real.is_relative_to(root)
+
+
+def _real(path: Path) -> Path | None:
+    """``path.resolve()``, or None when it cannot be resolved (a symlink loop raises RuntimeError
+    on 3.11). A file that is not a symlink resolves through its folder, which is cached: a
+    pattern matching 100,000 files in one folder resolves that folder once."""
     try:
-        return path.resolve().is_relative_to(root)
-    except (OSError, RuntimeError):  # a symlink loop raises RuntimeError on 3.11
-        return False
+        if path.name and not path.is_symlink():
+            parent = _real_folder(path.parent)
+            return None if parent is None else parent / path.name
+        return path.resolve()
+    except (OSError, RuntimeError):
+        return None
+
+
+@functools.lru_cache(maxsize=4096)
+def _real_folder(folder: Path) -> Path | None:
+    try:
+        return folder.resolve()
+    except (OSError, RuntimeError):
+        return None
 
 
 class _Finder:
@@ -83,10 +103,8 @@ class _Finder:
         self.notes: list[str] = []
 
     def run_for(self, folder: Path, explicit: bool) -> _Run:
-        try:
-            key = str(folder.resolve())
-        except (OSError, RuntimeError):
-            key = str(folder)
+        real = _real(folder)
+        key = str(real) if real is not None else str(folder)
         if key not in self.runs:
             self.runs[key] = _Run(_display(folder, self.workspace), folder, explicit)
         self.runs[key].explicit |= explicit
@@ -204,6 +222,7 @@ def _clip(name: str) -> str:
 def discover(
     patterns: Sequence[str], workspace: Path, *, formats: tuple[str, ...] = layouts.FORMATS, confine: bool = True
 ) -> Discovery:
+    _real_folder.cache_clear()  # a cache per call: the tree may change between calls
     finder = _Finder(workspace, formats, confine)
     unmatched: list[str] = []
     budget = MAX_MATCHES

@@ -156,9 +156,7 @@ def target_from_env(env: Mapping[str, str], token: str, number: int | None = Non
     problem = _target_problem(api_url, owner, repo, found, token)
     if problem is not None:
         return problem
-    return Target(
-        api_url, owner, repo, found, token, marker(env.get("GITHUB_WORKFLOW", ""), env.get("GITHUB_JOB", ""))
-    )
+    return Target(api_url, owner, repo, found, token, marker(env.get("GITHUB_WORKFLOW", ""), env.get("GITHUB_JOB", "")))
 
 
 def _pull_number(env: Mapping[str, str]) -> int | str:

@@ -121,9 +121,13 @@ def _read_file(src: _Source, key: _Keys, lib: ctypes.CDLL | None) -> None:
                 # Scans run on the pool (ctypes drops the GIL) while this thread reads ahead;
                 # results are merged strictly in file order.
                 # A lone CR changes the line count: such chunks take the json.loads path.
-                future = None
+                future: Future[_Scan] | None = None
                 if lib is not None and buffer.find(b"\r", 0, size) < 0:
-                    future = _pool().submit(_scan, lib, buffer, size, key)
+                    if remaining == 0 and not pending:  # the last chunk of a small file: a thread hop costs more
+                        future = Future()
+                        future.set_result(_scan(lib, buffer, size, key))
+                    else:
+                        future = _pool().submit(_scan, lib, buffer, size, key)
                 pending.append((buffer, size, future))
                 while len(pending) > _IN_FLIGHT:
                     finish_one()
