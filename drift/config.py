@@ -467,6 +467,8 @@ def load_config_file(
         line = f":{mark.line + 1}" if mark is not None else ""
         problem = getattr(exc, "problem", None) or str(exc).splitlines()[0] or "invalid YAML"
         raise ConfigError(f"{shown}{line}: {problem}") from None
+    except RecursionError:  # PyYAML's composer recurses once per nesting level
+        raise ConfigError(f"{shown}: nested too deeply to be a config file") from None
     finally:
         if loader is not None:
             loader.dispose()
@@ -504,7 +506,15 @@ def _values(entries: list[tuple[str, yaml.Node, int]], shown: str, allowed: tupl
         try:
             raw = constructor.construct_object(node, deep=True)
         except yaml.YAMLError as exc:
-            raise ConfigError(f"{where}: {exc}") from None
+            problem = getattr(exc, "problem", None) or str(exc).splitlines()[0] or "invalid YAML"
+            raise ConfigError(f"{where}: {name}: {problem}") from None
+        except (ValueError, TypeError, KeyError, OverflowError, RecursionError) as exc:
+            # An explicit tag that does not fit its value (!!int abc, !!bool maybe) fails in
+            # PyYAML's constructors with a plain Python error.
+            tag = node.tag.rsplit(":", 1)[-1]
+            raise ConfigError(
+                f"{where}: {name}: {node.value[:40]!r} is not a valid !!{tag} ({type(exc).__name__})"
+            ) from None
         finally:
             constructor.dispose()
         out[name] = parse_value(field, raw, where)

@@ -97,8 +97,9 @@ def format_outputs(outputs: Mapping[str, str]) -> str:
     """The text to append to ``GITHUB_OUTPUT`` for these outputs."""
     chunks = []
     for name, value in outputs.items():
-        if "\n" in name or "\r" in name:
-            raise ValueError(f"output name {name!r} holds a line break")
+        # The runner reads `name<<delimiter` up to the first `<<` and `name=value` up to the first `=`.
+        if not name or any(bad in name for bad in ("\n", "\r", "=", "<")):
+            raise ValueError(f"output name {name!r} cannot be written to GITHUB_OUTPUT")
         delimiter = f"ghadelimiter_{uuid.uuid4()}"
         # A collision is astronomically unlikely, but a hostile value must never end the block early.
         while delimiter in value or delimiter in name:

@@ -143,9 +143,13 @@ class Cells:
         return None if np.any((lengths == 1) & (self.buf[starts] < ord("0"))) else text
 
     def digits(self, j: int) -> bool:
-        """Every cell of column ``j`` is a plain run of digits: an ``int()`` of any size."""
+        """Every cell of column ``j`` is a plain run of digits that ``int()`` accepts (Python
+        refuses more than 4,300 digits)."""
         text = self._gather(j, None)
-        return text is not None and not text.translate(None, b"0123456789,")
+        if text is None or text.translate(None, b"0123456789,"):
+            return False
+        # _gather ends each cell with a comma: any other comma was inside a cell.
+        return text.count(b",") == self.rows and int(self.lengths(j).max(initial=0)) <= 4300
 
     def _gather(self, j: int, rows: IntArray | None) -> bytes | None:
         """The cells of column ``j``, each followed by a comma; None if any is empty."""

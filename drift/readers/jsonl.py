@@ -289,7 +289,7 @@ def _keys(raw: bytes) -> tuple[str, ...]:
 
 def _selected(record: dict[str, object], spec: ReadSpec) -> bool:
     """Whether a record is meant to be a point: it passes the filter, or holds the metric."""
-    if spec.record_filter is None:
+    if spec.record_filter is None or not spec.record_filter[0]:  # an empty key filters nothing, as in the scanner
         return spec.metric in record
     key, wanted = spec.record_filter
     if key not in record:
