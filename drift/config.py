@@ -508,7 +508,7 @@ def _values(entries: list[tuple[str, yaml.Node, int]], shown: str, allowed: tupl
         except yaml.YAMLError as exc:
             problem = getattr(exc, "problem", None) or str(exc).splitlines()[0] or "invalid YAML"
             raise ConfigError(f"{where}: {name}: {problem}") from None
-        except (ValueError, TypeError, KeyError, OverflowError, RecursionError) as exc:
+        except (ValueError, TypeError, KeyError, AttributeError, OverflowError, RecursionError) as exc:
             # An explicit tag that does not fit its value (!!int abc, !!bool maybe) fails in
             # PyYAML's constructors with a plain Python error.
             tag = node.tag.rsplit(":", 1)[-1]
