@@ -508,7 +508,7 @@ def _values(entries: list[tuple[str, yaml.Node, int]], shown: str, allowed: tupl
         except yaml.YAMLError as exc:
             problem = getattr(exc, "problem", None) or str(exc).splitlines()[0] or "invalid YAML"
             raise ConfigError(f"{where}: {name}: {problem}") from None
-        except (ValueError, TypeError, KeyError, AttributeError, OverflowError, RecursionError) as exc:
+        except (ValueError, TypeError, KeyError, IndexError, AttributeError, OverflowError, RecursionError) as exc:
             # An explicit tag that does not fit its value (!!int abc, !!bool maybe) fails in
             # PyYAML's constructors with a plain Python error.
             tag = node.tag.rsplit(":", 1)[-1]
@@ -536,8 +536,12 @@ def _mapping(node: yaml.Node, shown: str, what: str) -> list[tuple[str, yaml.Nod
 
 def _no_duplicates(keys: list[str], shown: str) -> None:
     seen: set[str] = set()
+    seen_raw: set[str] = set()
     for key in keys:
         name = key.replace("_", "-")
         if name in seen:
-            raise ConfigError(f"{shown}: {name} is set twice (snake_case and kebab-case name the same setting)")
+            why = " (snake_case and kebab-case name the same setting)" if key not in seen_raw else ""
+            shown_name = name[:60] if name.isprintable() else repr(name[:60])
+            raise ConfigError(f"{shown}: {shown_name} is set twice{why}")
         seen.add(name)
+        seen_raw.add(key)
