@@ -67,6 +67,20 @@ class Points:
             self.first_skipped = Position(file, at, self.unit)
 
 
+def record_point(record: dict[str, object], step_key: str, metric: str) -> tuple[int, float] | int | None:
+    """A JSON record's (step, value) by the seed's rules, ``int(step)`` and ``float(value)``: None
+    when either is missing or not a number; the step alone when it is a whole number beyond int64
+    (the seed counts those, then crashes building its array)."""
+    try:
+        step = int(record[step_key])  # type: ignore[call-overload]
+        value = float(record[metric])  # type: ignore[arg-type]
+    except (KeyError, TypeError, ValueError, OverflowError):
+        return None
+    if not INT64_MIN <= step <= INT64_MAX:
+        return int(step)
+    return step, value
+
+
 def finish(
     points: Points,
     files: Sequence[LogFile],

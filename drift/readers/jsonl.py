@@ -31,10 +31,9 @@ import numpy.typing as npt
 from drift import native
 from drift.curve import Curve, FloatArray, IntArray, LineArray, Position
 from drift.errors import LogError
-from drift.readers.common import LogFile, Points, ReadSpec, finish
+from drift.readers.common import LogFile, Points, ReadSpec, finish, record_point
 
 CHUNK_BYTES = 8 << 20
-_INT64_MAX = 2**63 - 1
 
 
 @dataclass(frozen=True)
@@ -265,7 +264,7 @@ def _python_line(src: _Source, raw: bytes, line_no: int) -> tuple[int, float] | 
         return None
     if not isinstance(record, dict) or not _selected(record, src.spec):
         return None
-    point = _point(record, src.spec)
+    point = record_point(record, src.spec.step_key, src.spec.metric)
     if isinstance(point, int):
         points.oversized.add(point)
         points.ignored += 1
@@ -301,19 +300,6 @@ def _selected(record: dict[str, object], spec: ReadSpec) -> bool:
         return json.dumps(got) == wanted
     except (ValueError, TypeError, RecursionError):
         return False
-
-
-def _point(record: dict[str, object], spec: ReadSpec) -> tuple[int, float] | int | None:
-    """(step, value); None when either is missing or not a number; the step alone when it is a
-    whole number beyond int64 (the seed counts those, then crashes building its array)."""
-    try:
-        step = int(record[spec.step_key])  # type: ignore[call-overload]
-        value = float(record[spec.metric])  # type: ignore[arg-type]
-    except (KeyError, TypeError, ValueError, OverflowError):
-        return None
-    if not -_INT64_MAX - 1 <= step <= _INT64_MAX:
-        return int(step)
-    return step, value
 
 
 def _reason(exc: BaseException) -> str:

@@ -33,7 +33,7 @@ import numpy.typing as npt
 from drift import native
 from drift.curve import Curve, FloatArray, IntArray, LineArray
 from drift.errors import LogError
-from drift.readers.common import INT64_MAX, INT64_MIN, LogFile, Points, ReadSpec, finish
+from drift.readers.common import LogFile, Points, ReadSpec, finish, record_point
 
 FORMAT = "trainer-state"
 FIELDS_SHOWN = 50  # the gate lists every name in its hint; a hostile file may hold thousands
@@ -212,7 +212,7 @@ def _scan(lib: ctypes.CDLL, data: Bytes, metric: str, *, collect: bool = False) 
         names.update(entry)
         if metric not in entry:
             continue
-        point = _point(entry, metric)
+        point = record_point(entry, "step", metric)
         if isinstance(point, int):
             history.oversized.add(point)
             history.ignored += 1
@@ -266,7 +266,7 @@ def _parse(data: bytes, metric: str) -> _History | _Damage:
     for index, entry in enumerate(history):
         if not isinstance(entry, dict) or metric not in entry:
             continue
-        point = _point(entry, metric)
+        point = record_point(entry, "step", metric)
         if isinstance(point, int):
             result.oversized.add(point)
             result.ignored += 1
@@ -283,19 +283,6 @@ def _parse(data: bytes, metric: str) -> _History | _Damage:
         names = {name for entry in history if isinstance(entry, dict) for name in entry}
         result.fields = tuple(sorted(names)[:FIELDS_SHOWN])
     return result
-
-
-def _point(entry: dict[str, object], metric: str) -> tuple[int, float] | int | None:
-    """(step, value) by the JSON-lines reader's rules; None when either is missing or not a
-    number; the step alone when it is a whole number beyond int64 (counted, not kept)."""
-    try:
-        step: int = int(entry["step"])  # type: ignore[call-overload]
-        value = float(entry[metric])  # type: ignore[arg-type]
-    except (KeyError, TypeError, ValueError, OverflowError):
-        return None
-    if not INT64_MIN <= step <= INT64_MAX:
-        return step
-    return step, value
 
 
 def _empty() -> tuple[IntArray, FloatArray, IntArray]:
