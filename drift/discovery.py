@@ -55,6 +55,7 @@ class _Run:
     whole: bool = False  # read every log file of the folder's layout
     picked: dict[str, tuple[Path, str]] = field(default_factory=dict)  # single files matched by a pattern
     error: str | None = None
+    layout: layouts.Layout | None = None  # the folder as detection listed it, when a match did
 
 
 def _display(path: Path, workspace: Path) -> str:
@@ -114,6 +115,8 @@ class _Finder:
         run = self.run_for(layout.folder, explicit)
         run.format = run.format or layout.format
         run.whole = True
+        if run.layout is None and layout.format == run.format:
+            run.layout = layout  # already listed: finish() need not look at the folder again
 
     def match(self, path: Path, magic: bool) -> None:
         if not (path.is_file() or path.is_dir()):  # dangling link, symlink loop, socket...
@@ -166,7 +169,7 @@ class _Finder:
             return self.nothing_found(run)
         found = dict(run.picked)
         if run.whole:
-            layout = layouts.detect_folder(run.folder, (run.format,))
+            layout = run.layout or layouts.detect_folder(run.folder, (run.format,))
             for path, key in layout.files if layout else ():
                 found[_key(path)] = (path, key)
         if not found:
