@@ -28,7 +28,9 @@ def parser() -> argparse.ArgumentParser:
         if field.name in ("path", "report-path", "comment", "github-token", "pr-number"):
             continue
         default = field.default if field.default not in ("", ()) else None
-        p.add_argument(f"--{field.name}", metavar=field.kind.upper(), help=f"{field.help} (default: {default})")
+        # argparse treats help as a %-format string, and some help texts say "5%".
+        text = f"{field.help} (default: {default})".replace("%", "%%")
+        p.add_argument(f"--{field.name}", metavar=field.kind.upper(), help=text)
     p.add_argument("--report-path", metavar="FILE", help="also write the JSON report here")
     p.add_argument("--summary", metavar="FILE", help="also write the Markdown job summary here")
     p.add_argument(

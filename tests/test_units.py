@@ -193,3 +193,12 @@ def test_cli(tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: py
     assert cli_main(["good", "--min-smoothness", "1"]) == 1
     assert cli_main(["missing"]) == 1  # if-no-logs: error
     assert Verdict.PASS.value == "pass"
+
+
+def test_cli_help_lists_every_option(capsys: pytest.CaptureFixture[str]) -> None:
+    # argparse formats help with %: a help text that says "5%" once made --help crash.
+    with pytest.raises(SystemExit) as exit_:
+        cli_main(["--help"])
+    assert exit_.value.code == 0
+    out = capsys.readouterr().out
+    assert "relative (`5%`)" in out and "--robust-sigma" in out
