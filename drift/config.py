@@ -164,8 +164,9 @@ FIELDS: tuple[Field, ...] = (
     Field(
         "robust-sigma",
         "float",
-        5.0,
-        "Robust detector: a rise is a spike when the step lies this many noise standard deviations above its trend.",
+        4.4,
+        "Robust detector: a rise is a spike when the step lies this many noise standard deviations above its trend "
+        "(for up to 1,000 steps; a longer run's threshold is sqrt(robust-sigma² + 2·ln(steps / 1000))).",
         "run",
         low=0.0,
         low_open=True,
@@ -291,7 +292,7 @@ class RunSettings:
     spike_sigma: float = 3.0
     spike_method: str = "robust"
     robust_window: int = 20
-    robust_sigma: float = 5.0
+    robust_sigma: float = 4.4
 
 
 @dataclass(frozen=True)

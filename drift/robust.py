@@ -13,16 +13,23 @@ The robust rule, for a curve y (non-finite values forward-filled, as for every m
   sign, none when they do not), so a steep descent does not hide a spike behind the lag of a
   median and the start of a plateau does not invent a rise; the step itself is never in its own
   baseline, and a burst shorter than ``window // 4`` steps cannot lift it;
-- *noise*: per block of ``BLOCK`` steps, interpolated between block centres, the standard
-  deviation of the loss around its trend, from second differences (which cancel the slope) with
-  a mean absolute deviation that leaves out the largest 5% (the spikes); it follows a noise level
-  that shrinks as the loss does, and never goes below a twentieth of the curve's typical noise
-  nor below the smallest change the log shows (a log written with few decimals moves in quanta);
+- *noise*: per block of ``BLOCK`` steps, averaged with the neighbouring blocks and interpolated
+  between block centres, the standard deviation of the loss around its trend, from second
+  differences (which cancel the slope) with a mean absolute deviation that leaves out the largest
+  5% (the spikes); it follows a noise level that shrinks as the loss does, and never goes below a
+  twentieth of the curve's typical noise nor below the smallest change the log shows (a log
+  written with few decimals moves in quanta). The first ``2 * HEAD`` steps are also measured in
+  ``HEAD``-step blocks, and the larger estimate wins there: the loss and its noise fall fastest
+  at the start;
 - a step is an *event* when the loss rose into it and it lies more than ``sigma`` noise units
   above its trend from *both* sides (a sudden drop, such as a learning-rate step, leaves the
-  steps before it above the trend seen from after, but not above the trend seen from before);
-  events closer than ``window // 2`` steps to the previous one belong to the same episode and
-  count once.
+  steps before it above the trend seen from after, but not above the trend seen from before).
+  Near either end a side has fewer than ``window // 2`` values; its trend is then noisier, and
+  the noise it is measured against grows to match. Events closer than ``window // 2`` steps to
+  the previous one belong to the same episode and count once;
+- ``sigma`` is the threshold for a curve of up to a thousand points; a longer curve's threshold
+  is raised just enough that its pure noise is no likelier to cross it (see threshold()), so a
+  healthy run does not fail for being long.
 
 Shifting the loss or multiplying it by a positive number changes none of this, and a curve that
 never rises has no events.
@@ -30,6 +37,8 @@ never rises has no events.
 
 from __future__ import annotations
 
+import math
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import numpy as np
@@ -38,10 +47,15 @@ from numpy.lib.stride_tricks import sliding_window_view
 from drift.curve import FloatArray, IntArray
 
 BLOCK = 128
+# The first steps are measured in shorter blocks too: the loss, and with it the noise, falls
+# fastest there, and a 128-step block would average the noisy start with the calmer rest.
+HEAD = 32
 _TRIM = 0.05
 # E[|Z| given |Z| below its 95th percentile] for a standard normal Z: (2φ(0) - 2φ(1.96)) / 0.95.
 _TRIMMED_ABS_MEAN = 0.71682
 _BUDGET = 1_000_000
+# sigma is the threshold for a curve of up to this many points; see threshold().
+REFERENCE_LENGTH = 1000
 
 
 @dataclass(frozen=True, eq=False)
@@ -57,9 +71,19 @@ class NoiseModel:
     per_block: FloatArray  # empty for a curve shorter than two blocks
     level: float  # the whole curve's noise (used when there are no blocks)
     floor: float
+    head: FloatArray  # the noise of the first two HEAD-step blocks (empty for a short curve)
 
     def at(self, points: IntArray) -> FloatArray:
         """Noise standard deviation at these points."""
+        scale = self._blocks(points)
+        if self.head.size:
+            # Only ever raises the noise at the start: a short block's estimate is the noisier one.
+            early = points < 2 * HEAD
+            centres = (np.arange(self.head.size) + 0.5) * HEAD + 1.0
+            scale[early] = np.maximum(scale[early], np.interp(points[early].astype(np.float64), centres, self.head))
+        return scale
+
+    def _blocks(self, points: IntArray) -> FloatArray:
         blocks = self.per_block.size
         if blocks == 0:
             return np.full(points.size, max(self.level, self.floor))
@@ -93,7 +117,8 @@ def noise_model(values: FloatArray) -> NoiseModel:
         # for noise; for independent noise of standard deviation s they have deviation s·√6.
         diffs, norm = (np.diff(values, n=2), np.sqrt(6.0)) if n > 3 else (np.diff(values), np.sqrt(2.0))
         level = float(_spread(diffs[None, :], norm)[0]) if diffs.size else 0.0
-        return NoiseModel(np.empty(0), level, max(level / 20.0, quantum))
+        floor = max(level / 20.0, quantum)
+        return NoiseModel(np.empty(0), level, floor, _head(values, floor))
     blocks = (n - 2) // BLOCK
     per_block = np.empty(blocks)
     rows = max(1, _BUDGET // BLOCK)
@@ -102,7 +127,20 @@ def noise_model(values: FloatArray) -> NoiseModel:
         segment = np.diff(values[b * BLOCK : (b + count) * BLOCK + 2], n=2)
         per_block[b : b + count] = _spread(segment[: count * BLOCK].reshape(count, BLOCK), np.sqrt(6.0))
     level = float(np.median(per_block))
-    return NoiseModel(np.maximum(per_block, max(level / 20.0, quantum)), level, max(level / 20.0, quantum))
+    floor = max(level / 20.0, quantum)
+    if blocks > 2:
+        # One block's estimate wobbles by about a tenth; the noise level itself changes slowly, so
+        # averaging each block with its neighbours halves the wobble at little cost in tracking.
+        padded = np.concatenate([per_block[:1], per_block, per_block[-1:]])
+        per_block = 0.25 * padded[:-2] + 0.5 * padded[1:-1] + 0.25 * padded[2:]
+    return NoiseModel(np.maximum(per_block, floor), level, floor, _head(values, floor))
+
+
+def _head(values: FloatArray, floor: float) -> FloatArray:
+    if values.size < 4 * HEAD:
+        return np.empty(0)
+    diffs = np.diff(values[: 2 * HEAD + 2], n=2).reshape(2, HEAD)
+    return np.maximum(_spread(diffs, np.sqrt(6.0)), floor)
 
 
 def _spread(rows: FloatArray, norm: float) -> FloatArray:
@@ -166,34 +204,92 @@ def side_trends(values: FloatArray, medians: FloatArray, points: IntArray, half:
     return before, after
 
 
+def _short_side(count: IntArray, half: int) -> FloatArray:
+    """How much noisier a trend from ``count`` values is than one from ``half`` values.
+
+    Near either end a side has fewer values to take its median from; the difference between
+    a step and that median is then noisier (its variance is about s²(1 + π/2m) for m values),
+    and the noise it is measured against grows to match."""
+    m = np.maximum(count, 1).astype(np.float64)
+    return np.asarray(np.sqrt((1.0 + np.pi / (2.0 * m)) / (1.0 + np.pi / (2.0 * half))), dtype=np.float64)
+
+
+def _height(above: FloatArray, scale: FloatArray) -> FloatArray:
+    """above / scale, where a zero scale makes any rise infinitely high and no rise zero."""
+    safe = np.where(scale > 0, scale, 1.0)
+    return np.asarray(np.where(scale > 0, above / safe, np.where(above > 0, np.inf, 0.0)), dtype=np.float64)
+
+
+@dataclass(frozen=True, eq=False)
+class _Context:
+    """What every height in one curve is measured against, computed once per curve."""
+
+    values: FloatArray
+    half: int
+    noise: NoiseModel
+    medians: FloatArray
+
+    @classmethod
+    def of(cls, values: FloatArray, window: int) -> _Context:
+        half = max(1, window // 2)
+        with np.errstate(over="ignore", invalid="ignore"):  # neighbours a float-range apart overflow to inf
+            return cls(values, half, noise_model(values), rolling_median(values, half))
+
+    def chunks(self, points: IntArray) -> Iterator[tuple[IntArray, FloatArray]]:
+        """(points, heights) in bounded pieces, so a long curve never holds every height at once."""
+        n, half = self.values.size, self.half
+        for start in range(0, points.size, _BUDGET):
+            chunk = points[start : start + _BUDGET]
+            with np.errstate(over="ignore", invalid="ignore"):
+                scale = self.noise.at(chunk)
+                # A spike stands above what came before it and above what comes after it; a sudden
+                # drop (a learning-rate step) stands above only what comes after, so it is not one.
+                before, after = side_trends(self.values, self.medians, chunk, half)
+                yield (
+                    chunk,
+                    np.minimum(
+                        _height(self.values[chunk] - before, scale * _short_side(np.minimum(chunk, half), half)),
+                        _height(self.values[chunk] - after, scale * _short_side(np.minimum(n - 1 - chunk, half), half)),
+                    ),
+                )
+
+
+def heights(values: FloatArray, points: IntArray, *, window: int) -> FloatArray:
+    """How far each point lies above its trend from both sides, in noise units (the robust
+    detector's ``z``); the mirror image, heights(-values, ...), measures dips."""
+    parts = [z for _, z in _Context.of(values, window).chunks(points)]
+    return np.concatenate(parts) if parts else np.empty(0)
+
+
+def threshold(sigma: float, n: int) -> float:
+    """The height a step must exceed in a curve of n points: ``sigma`` up to REFERENCE_LENGTH
+    points, and beyond that as much higher as keeps pure Gaussian noise as unlikely to cross it
+    anywhere in the curve (a million steps of noise hold rises that a thousand steps do not).
+    For a Gaussian tail, P(Z > t) falls about as exp(-t²/2), so n/1000 times the candidates need
+    t² larger by 2·ln(n/1000)."""
+    if n <= REFERENCE_LENGTH:
+        return sigma
+    return math.sqrt(sigma * sigma + 2.0 * math.log(n / REFERENCE_LENGTH))
+
+
 def robust_events(values: FloatArray, *, window: int, sigma: float) -> RobustEvents:
     """Episodes of loss spikes in a forward-filled, finite curve."""
-    n = values.size
     empty = RobustEvents(np.empty(0, dtype=np.int64), np.empty(0))
-    if n < 3:
+    if values.size < 3:
         return empty
-    half = max(1, window // 2)
     rising = np.flatnonzero(values[1:] > values[:-1]) + 1
     if not rising.size:
         return empty
-    with np.errstate(over="ignore", invalid="ignore"):  # neighbours a float-range apart overflow to inf
-        noise = noise_model(values)
-    medians = rolling_median(values, half)
+    context = _Context.of(values, window)
+    cut = threshold(sigma, values.size)
     found: list[IntArray] = []
-    heights: list[FloatArray] = []
-    for start in range(0, rising.size, _BUDGET):
-        points = rising[start : start + _BUDGET]
-        with np.errstate(over="ignore", invalid="ignore"):
-            scale = noise.at(points)
-            # A spike stands above what came before it and above what comes after it; a sudden
-            # drop (a learning-rate step) stands above only what comes after, so it is not one.
-            before, after = side_trends(values, medians, points, half)
-            above = np.minimum(values[points] - before, values[points] - after)
-            z = np.where(scale > 0, above / np.where(scale > 0, scale, 1.0), np.where(above > 0, np.inf, 0.0))
-        hit = z > sigma
-        found.append(points[hit])
-        heights.append(z[hit])
-    points, zs = np.concatenate(found), np.concatenate(heights)
+    tall: list[FloatArray] = []
+    for chunk, z in context.chunks(rising):
+        hit = z > cut
+        found.append(chunk[hit])
+        tall.append(z[hit])
+    points, zs = np.concatenate(found), np.concatenate(tall)
+    half = context.half
     if points.size > 1:
         # Steps within one neighbourhood of the previous event are the same episode.
         starts = np.concatenate([[True], np.diff(points) > half])

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import math
+import random
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -51,10 +52,11 @@ def healthy() -> None:
 
 def drifting() -> None:
     curve: list[tuple[int, float]] = []
+    noise = random.Random(20260302)  # mini-batch noise, the same on every run of this script
     for s in range(120):
-        loss = 2.9 + 1.8 * math.exp(-s / 20) + 0.01 * math.sin(s)
+        loss = 2.9 + 1.8 * math.exp(-s / 20) + noise.gauss(0.0, 0.01)
         if s >= 30:
-            loss = curve[29][1] + 0.02 * math.sin(s)  # plateau: training stopped improving
+            loss = curve[29][1] + noise.gauss(0.0, 0.014)  # plateau: training stopped improving
         curve.append((s, round(loss, 5)))
     curve[75] = (75, round(curve[75][1] + 1.5, 5))  # a loss spike
     curve[90] = (90, float("nan"))  # a NaN step, written by dlm as a bare NaN

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
+from pathlib import Path
 
 import numpy as np
 from hypothesis import assume, given, settings
@@ -10,7 +12,7 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 from drift.metrics import compute_metrics
-from drift.robust import robust_events
+from drift.robust import heights, robust_events, threshold
 
 # Small integers make shifting and power-of-two scaling exact in floating point, so the detector
 # must give identical answers, not merely close ones.
@@ -125,3 +127,57 @@ def test_seed_rule_finds_a_large_injected_spike(n: int, noise: float, seed: int,
     at = int(where * (n - 4)) + 2
     values[at] += 25 * 2 * noise
     assert at in _seed_events(values, 10, 3.0)
+
+
+# --- the start and the end of a curve ---------------------------------------------------------------
+def test_a_noisy_fast_falling_start_is_not_a_spike() -> None:
+    """The loss, and its noise with it, falls sevenfold in the first hundred steps: the first
+    128-step block's noise is mostly the calm part, so the start is measured in shorter blocks."""
+    quiet = 0
+    for seed in range(40):
+        rng = np.random.default_rng(seed)
+        t = np.arange(1000, dtype=np.float64)
+        level = 1.0 + 6.0 * np.exp(-t / 30)
+        values = level + 0.08 * level * rng.normal(size=t.size)
+        quiet += robust_events(values, window=20, sigma=4.4).points.size == 0
+    assert quiet == 40
+
+
+def test_a_rise_with_few_values_on_one_side_needs_to_be_taller() -> None:
+    """Next to either end a side's trend is the median of fewer values, so it is noisier; the same
+    rise counts for less there than in the middle."""
+    values = np.tile([1.0, -1.0], 100)  # the same neighbourhood everywhere
+    values[[2, 100, 198]] += 6.0
+    z = heights(values, np.array([2, 100, 198]), window=20)
+    assert z[0] < z[1] and z[2] < z[1]
+
+
+def test_the_warmup_bump_of_a_real_run_is_not_a_spike() -> None:
+    """Mistral-7B LoRA (bench/real): the loss rises from 2.50 to 2.84 over its first four logged
+    steps while the learning rate warms up; a trend taken from one or two values made it an event."""
+    curve = json.loads(
+        (Path(__file__).resolve().parent.parent / "bench/real/mistral-translator-sygoat.json").read_text()
+    )
+    values = np.asarray(curve["values"], dtype=np.float64)
+    assert robust_events(values, window=20, sigma=4.4).points.size == 0
+
+
+def test_heights_of_the_mirrored_curve_are_its_dips() -> None:
+    values = np.array([5.0, 4.0, 5.0, 4.0, 5.0, 4.0, 0.0, 4.0, 5.0, 4.0, 5.0, 4.0, 5.0] * 3)
+    dips = heights(-values, np.array([6]), window=6)
+    assert dips[0] > 3 and heights(values, np.array([6]), window=6)[0] < 0
+
+
+def test_a_long_healthy_run_does_not_fail_for_being_long() -> None:
+    """Half a million steps of Gaussian noise hold rises of 4.4 standard deviations (about three
+    are expected); the threshold grows with the length so that pure noise stays quiet."""
+    above_sigma = 0
+    for seed in range(3):
+        rng = np.random.default_rng(seed)
+        t = np.arange(500_000, dtype=np.float64)
+        values = 3.0 * np.exp(-t / 100_000) + 0.5 + rng.normal(0, 0.05, t.size)
+        assert robust_events(values, window=20, sigma=4.4).points.size == 0
+        above_sigma += int((heights(values, np.flatnonzero(np.diff(values) > 0) + 1, window=20) > 4.4).sum())
+    assert above_sigma > 0  # without the longer run's higher threshold these would be events
+    assert threshold(4.4, 1000) == 4.4 and threshold(4.4, 10) == 4.4
+    assert 5.7 < threshold(4.4, 1_000_000) < 5.8
