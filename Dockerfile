@@ -4,7 +4,7 @@
 # The log scanner is plain C loaded with ctypes; the full image of the same Debian release has
 # the compiler, so the slim runtime image needs none.
 FROM python:3.11.14-bookworm AS native
-COPY drift/native/*.c /build/
+COPY drift/native/*.c drift/native/*.h /build/
 RUN cc -O2 -std=c11 -shared -fPIC -o /build/_scan.so /build/*.c
 
 FROM python:3.11.14-slim-bookworm

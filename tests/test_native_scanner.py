@@ -74,6 +74,13 @@ near_misses = st.sampled_from(
         "tru",
         "nul",
         "NaNx",
+        # the word's length with its last letter wrong: a matcher that compares one byte short
+        "trux",
+        "nulL",
+        "falsy",
+        "NaM",
+        "Infinitx",
+        "-Infinitx",
         "1.5.2",
         "1ee5",
     ]

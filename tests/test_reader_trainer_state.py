@@ -383,7 +383,8 @@ numbers = st.one_of(
 # Tokens Python's json refuses: the scanner must leave each to json.loads.
 NEAR_MISSES = [
     "01", "-01", "1.", ".5", "+1", "1e", "1e+", "1E-", "-", "--1", "0x10", "nan", "inf", "-NaN", "+Infinity",
-    "Infinity1", "1_000", "1.5.2", "1ee5", "tru", "nul", "NaNx", "'a'", '"a\\x"', '"a\\u12"', '"a\\U0041"',
+    "Infinity1", "1_000", "1.5.2", "1ee5", "tru", "nul", "NaNx", "trux", "nulL", "falsy", "NaM", "Infinitx",
+    "-Infinitx", "'a'", '"a\\x"', '"a\\u12"', '"a\\U0041"',
     '"\\u00g0"', '"\\uZZZZ"', '"\t"', '"\x00"', '"a', "１",
 ]  # fmt: skip
 near_misses = st.sampled_from(NEAR_MISSES)

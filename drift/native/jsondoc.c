@@ -26,6 +26,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "jsonlex.h"
+
 enum { JD_OK = 0, JD_DEFER = 1 };
 
 /* What counts[] receives, in this order (the reader names them too). */
@@ -33,8 +35,6 @@ enum { C_POINTS, C_DEFERRED, C_IGNORED, C_HAS_GLOBAL_STEP, C_GLOBAL_STEP, C_KEY_
 
 enum { V_NONE, V_STRING, V_INT, V_FLOAT, V_NAN, V_POS_INF, V_NEG_INF, V_TRUE, V_FALSE, V_NULL, V_CONTAINER };
 
-/* Python refuses int literals longer than 4300 digits; leave anything long to Python. */
-#define MAX_NUMBER_CHARS 4000
 /* Python's json recursion stops near 1000 levels, less what the caller's stack already holds. */
 #define MAX_DEPTH 200
 #define MAX_KEYS 256
@@ -103,40 +103,6 @@ static const char *scan_string(const char *p, const char *end, int *escaped) {
     return NULL;
 }
 
-/* -? (0 | [1-9][0-9]*) (. [0-9]+)? ([eE] [+-]? [0-9]+)? */
-static const char *scan_number(const char *p, const char *end, int *is_int) {
-    const char *s = p;
-    *is_int = 1;
-    if (p < end && *p == '-') p++;
-    if (p >= end) return NULL;
-    if (*p == '0') {
-        p++;
-    } else if (*p >= '1' && *p <= '9') {
-        while (p < end && *p >= '0' && *p <= '9') p++;
-    } else {
-        return NULL;
-    }
-    if (p < end && *p == '.') {
-        *is_int = 0;
-        p++;
-        if (p >= end || *p < '0' || *p > '9') return NULL;
-        while (p < end && *p >= '0' && *p <= '9') p++;
-    }
-    if (p < end && (*p == 'e' || *p == 'E')) {
-        *is_int = 0;
-        p++;
-        if (p < end && (*p == '+' || *p == '-')) p++;
-        if (p >= end || *p < '0' || *p > '9') return NULL;
-        while (p < end && *p >= '0' && *p <= '9') p++;
-    }
-    if (p - s > MAX_NUMBER_CHARS) return NULL;
-    return p;
-}
-
-static int word(const char *p, const char *end, const char *w, int64_t n) {
-    return end - p >= n && memcmp(p, w, (size_t)n) == 0;
-}
-
 static const char *scan_value(scan_t *s, const char *p, int depth, value_t *v);
 
 /* An object or array after its opening bracket, its contents only validated. */
@@ -191,23 +157,23 @@ static const char *scan_value(scan_t *s, const char *p, int depth, value_t *v) {
             return scan_container(s, p + 1, depth + 1, ']');
         case 't':
             v->kind = V_TRUE;
-            return word(p, end, "true", 4) ? p + 4 : NULL;
+            return starts_with_word(p, end, "true", 4) ? p + 4 : NULL;
         case 'f':
             v->kind = V_FALSE;
-            return word(p, end, "false", 5) ? p + 5 : NULL;
+            return starts_with_word(p, end, "false", 5) ? p + 5 : NULL;
         case 'n':
             v->kind = V_NULL;
-            return word(p, end, "null", 4) ? p + 4 : NULL;
+            return starts_with_word(p, end, "null", 4) ? p + 4 : NULL;
         case 'N':
             v->kind = V_NAN;
-            return word(p, end, "NaN", 3) ? p + 3 : NULL;
+            return starts_with_word(p, end, "NaN", 3) ? p + 3 : NULL;
         case 'I':
             v->kind = V_POS_INF;
-            return word(p, end, "Infinity", 8) ? p + 8 : NULL;
+            return starts_with_word(p, end, "Infinity", 8) ? p + 8 : NULL;
         default:
             break;
     }
-    if (word(p, end, "-Infinity", 9)) {
+    if (starts_with_word(p, end, "-Infinity", 9)) {
         v->kind = V_NEG_INF;
         return p + 9;
     }

@@ -16,11 +16,10 @@
 #include <string.h>
 #include <math.h>
 
+#include "jsonlex.h"
+
 enum { ST_STEP = 0, ST_OTHER = 1, ST_IGNORED = 2, ST_DEFER = 3 };
 enum { V_NONE, V_STRING, V_INT, V_FLOAT, V_NAN, V_POS_INF, V_NEG_INF, V_OTHER };
-
-/* Python refuses int literals longer than 4300 digits; leave anything long to Python. */
-#define MAX_NUMBER_CHARS 4000
 
 typedef struct {
     int kind;
@@ -45,40 +44,6 @@ static const char *scan_string(const char *p, const char *end) {
     return NULL;
 }
 
-/* JSON number grammar: -? (0 | [1-9][0-9]*) (. [0-9]+)? ([eE] [+-]? [0-9]+)? */
-static const char *scan_number(const char *p, const char *end, int *is_int) {
-    const char *s = p;
-    *is_int = 1;
-    if (p < end && *p == '-') p++;
-    if (p >= end) return NULL;
-    if (*p == '0') {
-        p++;
-    } else if (*p >= '1' && *p <= '9') {
-        while (p < end && *p >= '0' && *p <= '9') p++;
-    } else {
-        return NULL;
-    }
-    if (p < end && *p == '.') {
-        *is_int = 0;
-        p++;
-        if (p >= end || *p < '0' || *p > '9') return NULL;
-        while (p < end && *p >= '0' && *p <= '9') p++;
-    }
-    if (p < end && (*p == 'e' || *p == 'E')) {
-        *is_int = 0;
-        p++;
-        if (p < end && (*p == '+' || *p == '-')) p++;
-        if (p >= end || *p < '0' || *p > '9') return NULL;
-        while (p < end && *p >= '0' && *p <= '9') p++;
-    }
-    if (p - s > MAX_NUMBER_CHARS) return NULL;
-    return p;
-}
-
-static int starts(const char *p, const char *end, const char *word, int64_t n) {
-    return end - p >= n && memcmp(p, word, (size_t)n) == 0;
-}
-
 /* Parse one value; returns the pointer after it or NULL to defer. */
 static const char *scan_value(const char *p, const char *end, value_t *v) {
     v->start = p;
@@ -91,11 +56,11 @@ static const char *scan_value(const char *p, const char *end, value_t *v) {
         v->len = (q - 1) - (p + 1);
         return q;
     }
-    if (starts(p, end, "true", 4) || starts(p, end, "null", 4)) { v->kind = V_OTHER; v->len = 4; return p + 4; }
-    if (starts(p, end, "false", 5)) { v->kind = V_OTHER; v->len = 5; return p + 5; }
-    if (starts(p, end, "NaN", 3)) { v->kind = V_NAN; v->len = 3; return p + 3; }
-    if (starts(p, end, "Infinity", 8)) { v->kind = V_POS_INF; v->len = 8; return p + 8; }
-    if (starts(p, end, "-Infinity", 9)) { v->kind = V_NEG_INF; v->len = 9; return p + 9; }
+    if (starts_with_word(p, end, "true", 4) || starts_with_word(p, end, "null", 4)) { v->kind = V_OTHER; v->len = 4; return p + 4; }
+    if (starts_with_word(p, end, "false", 5)) { v->kind = V_OTHER; v->len = 5; return p + 5; }
+    if (starts_with_word(p, end, "NaN", 3)) { v->kind = V_NAN; v->len = 3; return p + 3; }
+    if (starts_with_word(p, end, "Infinity", 8)) { v->kind = V_POS_INF; v->len = 8; return p + 8; }
+    if (starts_with_word(p, end, "-Infinity", 9)) { v->kind = V_NEG_INF; v->len = 9; return p + 9; }
     int is_int;
     const char *q = scan_number(p, end, &is_int);
     if (!q) return NULL;  /* objects, arrays and anything else: Python decides */
