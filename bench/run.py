@@ -5,14 +5,16 @@
 
 Each case runs ``entrypoint.py`` in a fresh process with the runner's environment (every input of
 action.yml at its default, GITHUB_OUTPUT and GITHUB_STEP_SUMMARY files, a workspace), and reads
-wall time and peak RSS of that process from os.wait4. The 1M-step case also times the seed
-probe's own algorithm (tests/seed_reference.py, a loop-by-loop reconstruction of
-../shared/seed/training_drift.txt) on the same file, in this process, and checks both agree.
+wall time and peak RSS of that process from os.wait4, in a small launcher process (see
+Launcher). The 1M-step case also times the seed probe's own algorithm (tests/seed_reference.py,
+a loop-by-loop reconstruction of ../shared/seed/training_drift.txt) on the same file, in this
+process, and checks both agree.
 """
 
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import math
 import os
@@ -87,24 +89,51 @@ def action_env(workspace: Path, files: Path, path: str) -> dict[str, str]:
     return env
 
 
+# Linux records the old memory's high-water mark in a process's maxrss when it execs, and
+# subprocess starts children with vfork: a child started from this process, once it has grown
+# (the seed's own code runs in it), would report this process's peak as its own. A small
+# launcher, started before anything grows, starts every measured process instead.
+_LAUNCHER = """
+import json, os, subprocess, sys, time
+for line in sys.stdin:
+    job = json.loads(line)
+    start = time.perf_counter()
+    proc = subprocess.Popen(job["argv"], cwd=job["cwd"], env=job["env"], stdout=subprocess.DEVNULL)
+    _, status, usage = os.wait4(proc.pid, 0)
+    wall = time.perf_counter() - start
+    print(json.dumps([wall, usage.ru_maxrss, os.waitstatus_to_exitcode(status)]), flush=True)
+"""
+
+
+class Launcher:
+    def __init__(self) -> None:
+        self.proc = subprocess.Popen(
+            [sys.executable, "-c", _LAUNCHER], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+        )
+
+    def run(self, argv: list[str], cwd: Path, env: dict[str, str]) -> tuple[float, float, int]:
+        assert self.proc.stdin is not None and self.proc.stdout is not None
+        self.proc.stdin.write(json.dumps({"argv": argv, "cwd": str(cwd), "env": env}) + "\n")
+        self.proc.stdin.flush()
+        wall, rss_kb, code = json.loads(self.proc.stdout.readline())
+        return float(wall), rss_kb / 1024, int(code)
+
+
+@functools.cache
+def launcher() -> Launcher:
+    return Launcher()
+
+
 def run_action(case: str, workspace: Path, path: str, steps: int, files: int, **inputs: str) -> Result:
     commands = OUT / "file_commands"
     shutil.rmtree(commands, ignore_errors=True)
     commands.mkdir(parents=True)
     (commands / "output").write_text("")
     (commands / "summary").write_text("")
-    start = time.perf_counter()
-    proc = subprocess.Popen(
-        [sys.executable, str(ROOT / "entrypoint.py")],
-        cwd=workspace,
-        env={**action_env(workspace, commands, path), **{f"INPUT_{k.upper()}": v for k, v in inputs.items()}},
-        stdout=subprocess.DEVNULL,
-    )
-    _, status, usage = os.wait4(proc.pid, 0)
-    wall = time.perf_counter() - start
-    proc.returncode = os.waitstatus_to_exitcode(status)
+    env = {**action_env(workspace, commands, path), **{f"INPUT_{k.upper()}": v for k, v in inputs.items()}}
+    wall, rss, code = launcher().run([sys.executable, str(ROOT / "entrypoint.py")], workspace, env)
     summary = (commands / "summary").stat().st_size
-    return Result(case, steps, files, wall, usage.ru_maxrss / 1024, proc.returncode, summary)
+    return Result(case, steps, files, wall, rss, code, summary)
 
 
 def seed_time(log: Path) -> tuple[float, dict[str, float]]:
@@ -223,6 +252,7 @@ def main() -> int:
     parser.add_argument("--no-seed", action="store_true", help="skip timing the seed's code (~15 s)")
     parser.add_argument("--formats", action="store_true", help="only the reader of every format on 1M steps")
     args = parser.parse_args()
+    launcher()  # started now, while this process is small
     if native.load() is None:
         print("warning: the compiled scanner is not built (python -m drift.native); timing the fallback")
     results: list[Result] = []
