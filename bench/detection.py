@@ -33,7 +33,10 @@ sys.path.insert(0, str(ROOT))
 
 from drift.config import RunSettings  # noqa: E402
 from drift.curve import Curve  # noqa: E402
+from drift.discovery import discover  # noqa: E402
 from drift.gate import judge  # noqa: E402
+from drift.readers import read  # noqa: E402
+from drift.readers.common import ReadSpec  # noqa: E402
 from drift.robust import heights  # noqa: E402
 
 Rng = np.random.Generator
@@ -142,6 +145,25 @@ def real_runs() -> list[Run]:
         labels = [int(np.searchsorted(steps, s)) for s in data.get("spikes", [])]
         runs.append(Run("real:" + path.stem, "spike" if labels else "healthy", values, labels))
     return runs
+
+
+def logged_curves() -> list[tuple[str, np.ndarray]]:  # type: ignore[type-arg]
+    """The finite losses of the real logs under tests/data/real (tests/data/real/SOURCES.md) with
+    300 points or more, read as the action reads them; the Mistral checkpoints are already in
+    bench/real."""
+    found = []
+    for folder in sorted(p for p in (ROOT / "tests" / "data" / "real").glob("*/*") if p.is_dir()):
+        if folder.name == "mistral-translator-checkpoints":
+            continue
+        spec = ReadSpec(metric="train_avg_loss") if folder.name == "liver-ct-unet-1200ep" else ReadSpec()
+        for run in discover(["."], folder).runs:
+            if run.skip or run.error:
+                continue
+            values = read(run.format, run.files, spec).values
+            values = values[np.isfinite(values)]
+            if values.size >= 300:
+                found.append((folder.name, values))
+    return found
 
 
 DETECTORS = {
@@ -326,7 +348,7 @@ def main() -> int:
     print(
         "\nHow heavy the noise's tail is: the 99th over the 90th percentile of the dips below the trend (the "
         "robust detector's z, mirrored), on the healthy 1,000-step runs (median, 10th-90th percentile) and on "
-        "the real curves of 300 points or more:\n"
+        "the real curves of 300 points or more (bench/real, and the logs under tests/data/real):\n"
     )
     print("| curves | tail ratio |")
     print("|---|---:|")
@@ -337,6 +359,8 @@ def main() -> int:
     for run in real:
         if run.values.size >= 300:
             print(f"| real {run.family[5:]} ({run.values.size} points) | {tail_ratio(run.values):.2f} |")
+    for name, values in logged_curves():
+        print(f"| real log {name} ({values.size} points) | {tail_ratio(values):.2f} |")
     print(f"\nOther thresholds on the {len(healthy)} healthy 1,000-step runs (robust detector, default thresholds):")
     for metric in ("smoothness", "convergence_ratio", "instability_events"):
         print(f"- {metric}: fails on {threshold_alarms[metric] / len(healthy):.1%} of healthy runs")
