@@ -14,7 +14,7 @@ import numpy.typing as npt
 from numpy.lib.stride_tricks import sliding_window_view
 
 from drift.curve import FloatArray, IntArray
-from drift.robust import robust_events
+from drift.robust import robust_events, threshold
 
 BoolArray = npt.NDArray[np.bool_]
 
@@ -32,6 +32,7 @@ class Metrics:
     spike_points: IntArray  # point indices where the loss rose by a spike (delta i lands on point i+1)
     nonfinite_points: IntArray  # point indices whose loss was NaN or infinite
     spike_z: FloatArray | None = None  # robust detector: each spike's height in noise units
+    spike_threshold: float | None = None  # robust detector: the height a rise had to exceed here
 
 
 def fill_forward(values: FloatArray) -> FloatArray:
@@ -102,7 +103,7 @@ def compute_metrics(
     spike_sigma: float,
     method: str = "seed",
     robust_window: int = 20,
-    robust_sigma: float = 5.0,
+    robust_sigma: float = 4.4,
 ) -> Metrics:
     """The seed's metrics for a curve of at least one point (non-finite values as +inf).
 
@@ -131,11 +132,11 @@ def compute_metrics(
     # Python's max(0.0, nan) is 0.0: the seed's clip turns an overflowed ratio into 0.
     smoothness = max(0.0, 1.0 - var_delta / var_loss) if var_loss > 0.0 else 0.0
 
-    z = None
+    z, cut = None, None
     if method == "robust":
         del deltas  # a curve-sized array the robust detector does not need
         found = robust_events(filled, window=robust_window, sigma=robust_sigma)
-        spikes, z = found.points, found.z
+        spikes, z, cut = found.points, found.z, threshold(robust_sigma, filled.size)
     else:
         spikes = np.flatnonzero(spike_mask(deltas, rolling_window, spike_sigma)) + 1
     return Metrics(
@@ -147,6 +148,7 @@ def compute_metrics(
         spike_points=spikes.astype(np.int64),
         nonfinite_points=nonfinite.astype(np.int64),
         spike_z=z,
+        spike_threshold=cut,
     )
 
 

@@ -293,3 +293,15 @@ def test_an_svg_of_every_curve_lands_beside_the_report(run_action: RunAction, wo
         path = workspace / chart
         assert path.parent == workspace / "out" / "report-charts"
         ET.fromstring(path.read_text(encoding="utf-8"))  # well-formed
+
+
+def test_the_report_gives_each_run_the_spike_threshold_it_was_held_to(run_action: RunAction, workspace: Path) -> None:
+    write_store(workspace / "runs" / "short", [decaying(500)])
+    write_store(workspace / "runs" / "long", [decaying(20_000, rate=0.0005)])
+    write_store(workspace / "runs" / "seed", [decaying(500)])
+    (workspace / "drift.yml").write_text("overrides:\n  runs/seed:\n    spike-method: seed\n")
+    result = run_action(path="runs/*", config="drift.yml")
+    got = {run["name"]: run["spike_threshold"] for run in result.report["runs"]}
+    # robust-sigma up to 1,000 steps; beyond, sqrt(4.4² + 2·ln(20)) for 20,000 steps; no such figure for the seed rule.
+    assert got["runs/short"] == 4.4 and got["runs/seed"] is None
+    assert math.isclose(got["runs/long"], 5.0350, abs_tol=1e-4)

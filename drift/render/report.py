@@ -62,6 +62,7 @@ def run_entry(run: RunResult, chart: str | None = None) -> dict[str, Any]:
             {"metric": c.metric, "value": _number(float(c.value)), "op": c.op, "threshold": c.threshold}
             for c in run.failed
         ],
+        "spike_threshold": _number(m.spike_threshold) if m else None,
         "events": [
             {
                 "step": e.step,
