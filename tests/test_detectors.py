@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from collections.abc import Callable
 from pathlib import Path
 
@@ -181,3 +183,27 @@ def test_a_long_healthy_run_does_not_fail_for_being_long() -> None:
     assert above_sigma > 0  # without the longer run's higher threshold these would be events
     assert threshold(4.4, 1000) == 4.4 and threshold(4.4, 10) == 4.4
     assert 5.7 < threshold(4.4, 1_000_000) < 5.8
+
+
+def test_the_detection_benchmark_runs_and_prints_every_table() -> None:
+    """The README's benchmark command keeps working (on few runs; its figures are not assertions)."""
+    root = Path(__file__).resolve().parent.parent
+    done = subprocess.run(
+        [sys.executable, str(root / "bench" / "detection.py"), "--runs", "8"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    out = done.stdout
+    for heading in (
+        "| detector | false events per 100k healthy steps",
+        "Healthy 1,000-step runs with at least one spike event, by noise family",
+        "Recall of spikes of exactly 5x the local noise",
+        "| oracle threshold t (noise units) |",
+        "| curves | tail ratio |",
+        "Verdicts, robust (defaults)",
+    ):
+        assert heading in out, heading
+    assert out.count("| robust (defaults) |") == 3  # the main table and both family tables
