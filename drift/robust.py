@@ -245,13 +245,11 @@ class _Context:
                 # A spike stands above what came before it and above what comes after it; a sudden
                 # drop (a learning-rate step) stands above only what comes after, so it is not one.
                 before, after = side_trends(self.values, self.medians, chunk, half)
-                yield (
-                    chunk,
-                    np.minimum(
-                        _height(self.values[chunk] - before, scale * _short_side(np.minimum(chunk, half), half)),
-                        _height(self.values[chunk] - after, scale * _short_side(np.minimum(n - 1 - chunk, half), half)),
-                    ),
+                z = np.minimum(
+                    _height(self.values[chunk] - before, scale * _short_side(np.minimum(chunk, half), half)),
+                    _height(self.values[chunk] - after, scale * _short_side(np.minimum(n - 1 - chunk, half), half)),
                 )
+            yield chunk, z
 
 
 def heights(values: FloatArray, points: IntArray, *, window: int) -> FloatArray:
