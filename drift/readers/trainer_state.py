@@ -64,6 +64,17 @@ class _History:
     oversized: set[int] = field(default_factory=set)
     fields: tuple[str, ...] = ()  # the sorted names of the entries' keys, when no entry is a point
 
+    def point(self, entry: dict[str, object], metric: str) -> tuple[int, float] | None:
+        """The entry's (step, value), or None with the entry counted as ignored (and a step
+        beyond int64 kept, for the SKIP rule's count of distinct steps)."""
+        point = record_point(entry, "step", metric)
+        if isinstance(point, int):
+            self.oversized.add(point)
+        if isinstance(point, tuple):
+            return point
+        self.ignored += 1
+        return None
+
 
 @dataclass(frozen=True)
 class _Damage:
@@ -212,13 +223,8 @@ def _scan(lib: ctypes.CDLL, data: Bytes, metric: str, *, collect: bool = False) 
         names.update(entry)
         if metric not in entry:
             continue
-        point = record_point(entry, "step", metric)
-        if isinstance(point, int):
-            history.oversized.add(point)
-            history.ignored += 1
-        elif point is None:
-            history.ignored += 1
-        else:
+        point = history.point(entry, metric)
+        if point is not None:
             extra.append((index, *point))
     if extra:  # back into log_history order, which decides the value kept for a repeated step
         indexes, more_steps, more_values = zip(*extra, strict=True)
@@ -266,13 +272,8 @@ def _parse(data: bytes, metric: str) -> _History | _Damage:
     for index, entry in enumerate(history):
         if not isinstance(entry, dict) or metric not in entry:
             continue
-        point = record_point(entry, "step", metric)
-        if isinstance(point, int):
-            result.oversized.add(point)
-            result.ignored += 1
-        elif point is None:
-            result.ignored += 1
-        else:
+        point = result.point(entry, metric)
+        if point is not None:
             steps.append(point[0])
             values.append(point[1])
             entries.append(index)
