@@ -14,7 +14,7 @@ import numpy.typing as npt
 from numpy.lib.stride_tricks import sliding_window_view
 
 from drift.curve import FloatArray, IntArray
-from drift.robust import robust_events, threshold
+from drift.robust import robust_events
 
 BoolArray = npt.NDArray[np.bool_]
 
@@ -136,7 +136,7 @@ def compute_metrics(
     if method == "robust":
         del deltas  # a curve-sized array the robust detector does not need
         found = robust_events(filled, window=robust_window, sigma=robust_sigma)
-        spikes, z, cut = found.points, found.z, threshold(robust_sigma, filled.size)
+        spikes, z, cut = found.points, found.z, found.threshold
     else:
         spikes = np.flatnonzero(spike_mask(deltas, rolling_window, spike_sigma)) + 1
     return Metrics(

@@ -62,6 +62,7 @@ REFERENCE_LENGTH = 1000
 class RobustEvents:
     points: IntArray  # point index of the first step of each episode
     z: FloatArray  # how far above its trend, in noise units
+    threshold: float  # the height a rise had to exceed in this curve (see threshold())
 
 
 @dataclass(frozen=True, eq=False)
@@ -272,14 +273,14 @@ def threshold(sigma: float, n: int) -> float:
 
 def robust_events(values: FloatArray, *, window: int, sigma: float) -> RobustEvents:
     """Episodes of loss spikes in a forward-filled, finite curve."""
-    empty = RobustEvents(np.empty(0, dtype=np.int64), np.empty(0))
+    cut = threshold(sigma, values.size)
+    empty = RobustEvents(np.empty(0, dtype=np.int64), np.empty(0), cut)
     if values.size < 3:
         return empty
     rising = np.flatnonzero(values[1:] > values[:-1]) + 1
     if not rising.size:
         return empty
     context = _Context.of(values, window)
-    cut = threshold(sigma, values.size)
     found: list[IntArray] = []
     tall: list[FloatArray] = []
     for chunk, z in context.chunks(rising):
@@ -294,5 +295,5 @@ def robust_events(values: FloatArray, *, window: int, sigma: float) -> RobustEve
         episode = np.cumsum(starts) - 1
         peak = np.full(int(starts.sum()), -np.inf)
         np.maximum.at(peak, episode, zs)
-        return RobustEvents(points[starts].astype(np.int64), peak)
-    return RobustEvents(points.astype(np.int64), zs)
+        return RobustEvents(points[starts].astype(np.int64), peak, cut)
+    return RobustEvents(points.astype(np.int64), zs, cut)
