@@ -19,8 +19,10 @@ from drift.render.table import render_table
 
 
 def parser() -> argparse.ArgumentParser:
+    # Installed, the command is training-drift; from a checkout it is run as python -m drift.
+    prog = "python -m drift" if Path(sys.argv[0]).name == "__main__.py" else "training-drift"
     p = argparse.ArgumentParser(
-        prog="python -m drift",
+        prog=prog,
         description="Gate training runs on their loss curves, as the training-drift action does.",
     )
     p.add_argument("path", nargs="+", help="run folders, folders holding runs, log files or glob patterns")

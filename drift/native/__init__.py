@@ -58,13 +58,14 @@ def load() -> ctypes.CDLL | None:
     return _loaded if isinstance(_loaded, ctypes.CDLL) else None
 
 
-def build(compiler: str | None = None) -> Path:
+def build(compiler: str | None = None, output: Path = LIBRARY) -> Path:
+    """Compile every source here into one library at ``output``; ``pip install`` calls this too."""
     cc = compiler or shutil.which("cc") or shutil.which("gcc")
     if cc is None:
         raise RuntimeError("no C compiler found (install gcc); training-drift works without the fast path")
-    command = [cc, "-O2", "-std=c11", "-shared", "-fPIC", "-o", str(LIBRARY), *map(str, SOURCES)]
+    command = [cc, "-O2", "-std=c11", "-shared", "-fPIC", "-o", str(output), *map(str, SOURCES)]
     subprocess.run(command, check=True)
-    return LIBRARY
+    return output
 
 
 def main() -> int:
