@@ -132,10 +132,15 @@ def test_mermaid_chart_marks_events_and_holds_no_untrusted_text() -> None:
     lines = chart.splitlines()
     assert lines[0] == "```mermaid" and lines[-1] == "```" and "xychart-beta" in lines
     assert 'y-axis "value"' in chart  # an odd metric name is not echoed
-    bar = next(line for line in lines if line.strip().startswith("bar ["))
-    marks = bar.strip().removeprefix("bar [").removesuffix("]").split(", ")
+    assert not any(line.strip().startswith("bar [") for line in lines)
+    series = [line.strip().removeprefix("line [").removesuffix("]").split(", ") for line in lines if "line [" in line]
+    assert len(series) == 2  # the events first, so the run's line is drawn over them
+    marks, curve = series
     top = lines[4].rsplit("--> ", 1)[1]  # the y-axis maximum
-    assert marks.count(top) == 1 and len(set(marks)) == 2  # one event, drawn to the top of the axis
+    differ = [i for i, (m, c) in enumerate(zip(marks, curve, strict=True)) if m != c]
+    # One needle, at the event, to the top of the axis, above the curve's own peak there.
+    assert len(differ) == 1 and marks[differ[0]] == top
+    assert float(top) > float(curve[differ[0]]) == max(map(float, curve))
 
 
 def test_sparkline() -> None:

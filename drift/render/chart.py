@@ -9,6 +9,7 @@ from dataclasses import dataclass
 
 _BLOCKS = "▁▂▃▄▅▆▇█"
 _CHART_POINTS = 120  # enough to show the shape; keeps many charts within the summary budget
+_HEADROOM = 0.06  # how far an event's needle reaches above the curve, as a share of its range
 
 
 def _thin(points: Sequence[tuple[int, float]], cap: int) -> list[tuple[int, float]]:
@@ -92,8 +93,8 @@ def mermaid(
     metric: str = "loss",
     baseline: Sequence[tuple[int, float]] = (),
 ) -> str:
-    """A fenced ``xychart-beta`` block: the curve as a line, instability events as bars, and the
-    baseline's curve as a grey line on the same steps when there is one.
+    """A fenced ``xychart-beta`` block: the curve as a line, instability events as red needles, and
+    the baseline's curve as a grey line on the same steps when there is one.
 
     Nothing untrusted goes in: the metric name is only used if it is a plain identifier.
     """
@@ -108,12 +109,25 @@ def mermaid(
         return ""
     if hi == lo:
         hi = lo + (abs(lo) or 1.0)
-    marks = [lo] * len(thinned)
     steps = [s for s, _ in thinned]
+    marks = _needles(steps, values, event_steps, hi, lo)
+    return _block(steps, [values], marks, _axis(lo, hi, _label(metric)))
+
+
+def _needles(
+    grid: Sequence[int], under: Sequence[float], event_steps: Sequence[int], hi: float, lo: float
+) -> list[float] | None:
+    """The event series: the curve itself, hidden under it, but for a needle at the plotted point
+    nearest at or after each event, up past the curve's highest point so that it shows even where
+    the event is the curve's own peak. Mermaid bars would need a value at every step, and bars at
+    the axis floor still draw a band along it."""
+    if not event_steps:
+        return None
+    marks = list(under)
+    top = hi + _HEADROOM * (hi - lo)
     for step in event_steps:
-        # Mark the nearest plotted point at or after the event.
-        marks[min(bisect_left(steps, step), len(steps) - 1)] = hi
-    return _block(steps, [values], marks if event_steps else None, _axis(lo, hi, _label(metric)))
+        marks[min(bisect_left(grid, step), len(grid) - 1)] = top
+    return marks
 
 
 def _label(metric: str) -> str:
@@ -121,10 +135,11 @@ def _label(metric: str) -> str:
 
 
 def _block(steps: Sequence[int], lines: Sequence[Sequence[float]], marks: Sequence[float] | None, axis: _Axis) -> str:
-    """The fenced block. Event bars come first so the lines are drawn over them; the palette
-    follows the series order: red bars, the run in blue, the baseline in grey."""
+    """The fenced block. The event series comes first so the run's line is drawn over it; the
+    palette follows the series order: red events, the run in blue, the baseline in grey."""
     colours = (["#d1242f"] if marks is not None else []) + ["#1f6feb", "#8c959f"][: len(lines)]
-    lo, hi = min(min(xs) for xs in lines), max(max(xs) for xs in lines)
+    drawn = [*lines, marks] if marks is not None else lines
+    lo, hi = min(min(xs) for xs in drawn), max(max(xs) for xs in drawn)
     if hi == lo:
         hi = lo + (abs(lo) or 1.0)
 
@@ -138,9 +153,7 @@ def _block(steps: Sequence[int], lines: Sequence[Sequence[float]], marks: Sequen
         f'    x-axis "step" {steps[0]} --> {steps[-1]}',
         f'    y-axis "{axis.title}" {axis.text(lo)} --> {axis.text(hi)}',
     ]
-    if marks is not None:
-        out.append(f"    bar [{fmt(marks)}]")
-    out += [f"    line [{fmt(xs)}]" for xs in lines]
+    out += [f"    line [{fmt(xs)}]" for xs in ([marks] if marks is not None else []) + list(lines)]
     out.append("```")
     return "\n".join(out)
 
@@ -164,7 +177,5 @@ def _overlay(
         return ""
     if hi == lo:
         hi = lo + (abs(lo) or 1.0)
-    marks = [lo] * len(grid)
-    for step in event_steps:
-        marks[min(bisect_left(grid, step), len(grid) - 1)] = hi
-    return _block(grid, [current, base], marks if event_steps else None, _axis(lo, hi, _label(metric)))
+    marks = _needles(grid, current, event_steps, hi, lo)
+    return _block(grid, [current, base], marks, _axis(lo, hi, _label(metric)))
