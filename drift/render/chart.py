@@ -7,27 +7,21 @@ from bisect import bisect_left, bisect_right
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+import numpy as np
+
+from drift.metrics import fill_forward, sample_indices
+
 _BLOCKS = "▁▂▃▄▅▆▇█"
 _CHART_POINTS = 120  # enough to show the shape; keeps many charts within the summary budget
 _HEADROOM = 0.06  # how far an event's needle reaches above the curve, as a share of its range
 
 
 def _thin(points: Sequence[tuple[int, float]], cap: int) -> list[tuple[int, float]]:
-    if len(points) <= cap:
-        return list(points)
-    stride = math.ceil(len(points) / cap)
-    picked = list(points[::stride])
-    if picked[-1] != points[-1]:
-        picked[-1] = points[-1]
-    return picked
+    return [points[i] for i in sample_indices(len(points), cap)]
 
 
 def _filled(values: Sequence[float]) -> list[float]:
-    out: list[float] = []
-    first = next((v for v in values if math.isfinite(v)), 0.0)
-    for v in values:
-        out.append(v if math.isfinite(v) else (out[-1] if out else first))
-    return out
+    return [float(v) for v in fill_forward(np.asarray(values, dtype=np.float64))]
 
 
 def sparkline(points: Sequence[tuple[int, float]], width: int = 32) -> str:

@@ -22,6 +22,7 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 
 from drift.gate import Event, RunResult, Verdict
+from drift.metrics import sample_indices
 from drift.render.text import num
 
 Point = tuple[int, float]
@@ -158,13 +159,7 @@ class _Axis:
 # --- data ----------------------------------------------------------------------------------------
 def _thinned(points: Sequence[Point]) -> list[Point]:
     ordered = sorted(points, key=lambda p: p[0])
-    if len(ordered) <= _MAX_POINTS:
-        return ordered
-    stride = math.ceil(len(ordered) / _MAX_POINTS)
-    picked = ordered[::stride]
-    if picked[-1] != ordered[-1]:
-        picked.append(ordered[-1])
-    return picked
+    return [ordered[i] for i in sample_indices(len(ordered), _MAX_POINTS)]
 
 
 def _loss_at(points: Sequence[Point], steps: Sequence[int], step: int) -> float | None:
