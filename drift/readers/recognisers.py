@@ -177,8 +177,8 @@ def best(head: bytes) -> Compiled | None:
     most = 0
     for candidate in compiled():
         count = 0
-        for _ in candidate.regexp.finditer(head):
-            count += 1
+        for match in candidate.regexp.finditer(head):
+            count += match.span(candidate.value)[0] >= 0  # a head line alone is no training line
             if count >= 64:  # enough to decide
                 break
         if count > most:

@@ -22,6 +22,7 @@ from __future__ import annotations
 import codecs
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, BinaryIO
 
 import numpy as np
@@ -73,6 +74,25 @@ def read_text(files: Sequence[LogFile], spec: ReadSpec) -> Curve:
             file=shown,
         )
     return finish(run.points, files, format=FORMAT, notes=run.notes())
+
+
+def sniff(path: Path, pattern: str) -> bool:
+    """Whether the start of a file reads as a console log: a recogniser, or ``pattern`` when it is
+    set, finds a training line in its first MiB."""
+    try:
+        with path.open("rb") as handle:
+            data, _, _ = next(_lines(handle, SNIFF_BYTES, once=True))
+    except (OSError, StopIteration):
+        return False
+    if b"\x00" in data:
+        return False
+    if not pattern:
+        return best(data) is not None
+    try:
+        matcher = user_pattern(pattern)
+    except ValueError:
+        return False
+    return next(_matches(matcher.regexp, data, 0), None) is not None
 
 
 @dataclass
@@ -216,10 +236,11 @@ def _matches(regexp: Any, data: bytes, pos: int) -> Iterator[list[tuple[int, int
         pos = spans[0][1] if spans[0][1] > pos else pos + 1
 
 
-def _lines(handle: BinaryIO) -> Iterator[tuple[bytes, bool, bool]]:
+def _lines(handle: BinaryIO, size: int = BLOCK_BYTES, *, once: bool = False) -> Iterator[tuple[bytes, bool, bool]]:
     """(data, last, dropped): the file in blocks of whole lines (the last may lack its newline),
     as UTF-8, CRLF as LF, without colour codes. A line over MAX_LINE is dropped as it streams by;
-    an empty line takes its place and ``dropped`` says the block ends with it."""
+    an empty line takes its place and ``dropped`` says the block ends with it. ``once`` reads one
+    block of ``size`` bytes as if it were the whole file."""
     first = handle.read(4)
     decoder: Any = None
     if first.startswith(codecs.BOM_UTF8):
@@ -230,10 +251,10 @@ def _lines(handle: BinaryIO) -> Iterator[tuple[bytes, bool, bool]]:
     dropping = False
     pending = first
     while True:
-        raw = handle.read(BLOCK_BYTES)
+        raw = handle.read(size)
         chunk = pending + raw if pending else raw
         pending = b""
-        last = not raw
+        last = not raw or once
         if decoder is not None:
             chunk = decoder.decode(chunk, final=last).encode("utf-8", "surrogatepass")
         if dropping:
