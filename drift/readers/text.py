@@ -200,7 +200,7 @@ def _event(run: _Run, matcher: Compiled, block: bytes, spans: list[tuple[int, in
         a, b = spans[matcher.head]
         printed = int(block[a:b])
         if matcher.steps == "restarts" and run.last_head is not None and printed + run.offset <= run.last_head:
-            run.offset = run.last_head
+            run.offset = run.last_head + (printed == 0)  # a counter from 0 must not land on the last step
             run.restarts += 1
         run.last_head = printed + (run.offset if matcher.steps == "restarts" else 0)
         return
@@ -236,11 +236,12 @@ def _matches(regexp: Any, data: bytes, pos: int) -> Iterator[list[tuple[int, int
         pos = spans[0][1] if spans[0][1] > pos else pos + 1
 
 
-def _lines(handle: BinaryIO, size: int = BLOCK_BYTES, *, once: bool = False) -> Iterator[tuple[bytes, bool, bool]]:
+def _lines(handle: BinaryIO, size: int = 0, *, once: bool = False) -> Iterator[tuple[bytes, bool, bool]]:
     """(data, last, dropped): the file in blocks of whole lines (the last may lack its newline),
     as UTF-8, CRLF as LF, without colour codes. A line over MAX_LINE is dropped as it streams by;
     an empty line takes its place and ``dropped`` says the block ends with it. ``once`` reads one
-    block of ``size`` bytes as if it were the whole file."""
+    block of ``size`` bytes (default BLOCK_BYTES) as if it were the whole file."""
+    size = size or BLOCK_BYTES
     first = handle.read(4)
     decoder: Any = None
     if first.startswith(codecs.BOM_UTF8):
@@ -315,7 +316,7 @@ def _convert(run: _Run, index: int, matcher: Compiled, found: _File) -> None:
             step = int(label[0])
             if matcher.steps == "restarts":
                 if run.last_step is not None and step + run.offset < run.last_step:
-                    run.offset = run.last_step
+                    run.offset = run.last_step + (step == 0)  # a counter from 0 must not land on the last step
                     run.restarts += 1
                 step += run.offset
         if step > INT64_MAX:
