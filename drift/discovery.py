@@ -229,11 +229,11 @@ def discover(
     *,
     formats: tuple[str, ...] = layouts.FORMATS,
     confine: bool = True,
-    pattern: str = "",
+    log_pattern: str = "",
 ) -> Discovery:
-    """``pattern`` is the user's expression for console logs (empty: the built-in recognisers)."""
+    """``log_pattern`` is the user's expression for console logs (empty: the built-in recognisers)."""
     _real_folder.cache_clear()  # a cache per call: the tree may change between calls
-    finder = _Finder(workspace, formats, confine, pattern)
+    finder = _Finder(workspace, formats, confine, log_pattern)
     unmatched: list[str] = []
     budget = MAX_MATCHES
     for pattern in patterns:

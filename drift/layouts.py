@@ -233,9 +233,9 @@ def classify_file(path: Path, allowed: tuple[str, ...], *, sniff: bool, pattern:
             return sniffed, path.parent
         if sniffed == "dlm" and "jsonl" in allowed:
             return "jsonl", path.parent
-    if "text" in allowed and (sniff or path.suffix.lower() in TEXT_SUFFIXES) and sniff_content(path) is None:
-        if sniff or is_console_log(path, pattern):
-            return "text", path.parent
+    console = sniff or path.suffix.lower() in TEXT_SUFFIXES
+    if "text" in allowed and console and sniff_content(path) is None and (sniff or is_console_log(path, pattern)):
+        return "text", path.parent
     return None
 
 

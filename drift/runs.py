@@ -29,7 +29,7 @@ def collect(
     progress: Callable[[str], None] = lambda _: None,
 ) -> tuple[list[RunResult], Discovery]:
     formats = FORMATS if settings.format == "auto" else (settings.format,)
-    found = discover(patterns, workspace, formats=formats, confine=confine, pattern=settings.pattern)
+    found = discover(patterns, workspace, formats=formats, confine=confine, log_pattern=settings.pattern)
     results: list[RunResult] = []
     for source in found.runs:
         run_settings = settings.for_run(source.name)

@@ -160,7 +160,7 @@ FIXTURES: dict[str, tuple[str, list[tuple[int, float]]]] = {
     "detectron2": (
         "[11/17 15:16:10] d2.config INFO: Full config:\nSOLVER:\n  CLIP_GRADIENTS:\n    # Avoid Inf/NaN error\n"
         "    ENABLED: false\n  MAX_ITER: 40\n"
-        "[11/17 15:16:42] d2.utils.events INFO:  eta: 21:12:23  iter: 19  total_loss: 0.4109  loss_cls: 0.2853  lr: 0.00019\n"
+        "[11/17 15:16:42] d2.utils.events INFO:  eta: 21:12:23  iter: 19  total_loss: 0.4109  loss_cls: 0.2853\n"
         "[11/17 15:16:55] d2.utils.events INFO:  eta: 21:12:09  iter: 39  total_loss: 0.3992  loss_cls: 0.2716\n"
         "[11/17 15:17:00] d2.evaluation INFO: Evaluation results for bbox: AP 30.1\n",
         [(19, 0.4109), (39, 0.3992)],
@@ -204,7 +204,8 @@ FIXTURES: dict[str, tuple[str, list[tuple[int, float]]]] = {
         " - val_loss: 2.5 - val_accuracy: 0.1\n"
         "Epoch 2/3\n10/10 [==============================] - 1s 3ms/step - loss: 1.5000 - val_loss: 2.0\n"
         "Epoch 3/3\n10/10 ━━━━━━━━━━━━━━━━━━━━ 1s 3ms/step - accuracy: 0.5 - loss: 1.2500 - val_loss: 1.9\n"
-        "Epoch 1/2\n219s - loss: 1.1000 - acc: 0.6\nEpoch 00001: early stopping\nEpoch 2/2\n218s - loss: 1.0 - acc: 0.7\n",
+        "Epoch 1/2\n219s - loss: 1.1000 - acc: 0.6\nEpoch 00001: early stopping\n"
+        "Epoch 2/2\n218s - loss: 1.0 - acc: 0.7\n",
         [(1, 2.0), (2, 1.5), (3, 1.25), (4, 1.1), (5, 1.0)],
     ),
     "tqdm / Lightning progress bar": (
@@ -333,7 +334,7 @@ def test_nan_and_inf_are_points_but_words_holding_them_are_not(tmp_path: Path) -
 
 
 def test_an_unrecognised_named_file_is_an_error_that_says_what_to_do(tmp_path: Path) -> None:
-    with pytest.raises(LogError, match="no line of notes.txt looks like the console output of a known trainer"):
+    with pytest.raises(LogError, match=r"no line of notes\.txt looks like the console output of a known trainer"):
         read(write(tmp_path / "notes.txt", "hello\nworld\n"))
     assert len(read(write(tmp_path / "empty.log", ""))) == 0  # an empty file is a short run, as elsewhere
 
@@ -360,7 +361,9 @@ def test_pattern_reads_what_no_recogniser_knows(tmp_path: Path) -> None:
         read(path)
     curve = read(path, ReadSpec(pattern=r"\[it (?P<step>\d+)\] objective=(?P<value>\S+)"))
     assert curve_of(curve) == [(10, 3.5), (20, 3.25)]
-    assert discover(["run"], tmp_path, pattern=r"\[it (?P<step>\d+)\] objective=(?P<value>\S+)").runs[0].format == "text"
+    assert (
+        discover(["run"], tmp_path, pattern=r"\[it (?P<step>\d+)\] objective=(?P<value>\S+)").runs[0].format == "text"
+    )
 
 
 def test_a_multi_line_pattern_matches_across_block_boundaries(tmp_path: Path) -> None:
@@ -413,7 +416,7 @@ NOISE = st.sampled_from(
         "step 5: train loss 1.0, val loss 1.1",
         "s:3 tel:2.0",
         "Traceback (most recent call last):",
-        "  File \"train.py\", line 3, in <module>",
+        '  File "train.py", line 3, in <module>',
         "WARNING: loss is nan, skipping",
         "| val_loss_every | 250 |",
         "    print(f'step {step}/{n} | loss {loss}')",

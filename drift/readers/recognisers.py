@@ -67,7 +67,9 @@ RECOGNISERS: tuple[Recogniser, ...] = (
     ),
     Recogniser(
         "OLMo",
-        rb"(?m)\[step=(?P<head>[0-9]+)(?:/[0-9]+)?(?:,[^\]\n]*)?\][ \t\r]*$|^[ \t]+train/CrossEntropyLoss=" + _V + rb"[ \t\r]*$",
+        rb"(?m)\[step=(?P<head>[0-9]+)(?:/[0-9]+)?(?:,[^\]\n]*)?\][ \t\r]*$|^[ \t]+train/CrossEntropyLoss="
+        + _V
+        + rb"[ \t\r]*$",
         example="[step=120/1000,epoch=0] then, indented on its own line, train/CrossEntropyLoss=3.674",
     ),
     Recogniser(
@@ -157,9 +159,7 @@ def user_pattern(text: str) -> Compiled:
     groups = _groups(regexp)
     missing = [name for name in ("step", "value") if name not in groups]
     if missing:
-        raise ValueError(
-            "needs the named groups (?P<step>...) and (?P<value>...); missing " + " and ".join(missing)
-        )
+        raise ValueError("needs the named groups (?P<step>...) and (?P<value>...); missing " + " and ".join(missing))
     if regexp.search(b"") is not None:
         raise ValueError("matches the empty string, so it would match everywhere")
     return Compiled("pattern", regexp, "rounded", groups["step"], groups["value"], 0)

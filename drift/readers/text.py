@@ -20,6 +20,7 @@ step per epoch) continues from the last step read. Steps printed rounded with a 
 from __future__ import annotations
 
 import codecs
+import itertools
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -117,7 +118,9 @@ class _Run:
         if self.used:
             out.append("read as " + ", ".join(self.used) + " console output")
         if self.restarts:
-            out.append(f"the step counter started again {self.restarts} time(s); each restart continues from the last step")
+            out.append(
+                f"the step counter started again {self.restarts} time(s); each restart continues from the last step"
+            )
         if self.rebuilt:
             out.append(f"{self.rebuilt} step(s) were printed rounded (such as 1K); their steps were rebuilt")
         if "Hugging Face Trainer" in self.used:
@@ -171,7 +174,7 @@ def _read_file(run: _Run, index: int, log: LogFile, handle: BinaryIO) -> None:
             if spans[0][1] > limit:
                 resume = min(spans[0][0], limit)
                 break
-            _event(run, matcher, block, spans, found, positions)
+            _event(run, matcher, block, spans, found, at=positions)
         if positions:
             newlines = np.flatnonzero(np.frombuffer(block, dtype=np.uint8) == 10)
             found.lines.extend((np.searchsorted(newlines, positions, side="right") + base + 1).tolist())
@@ -194,7 +197,9 @@ def _tail_start(block: bytes) -> int:
     return block.rfind(b"\n", 0, len(block) - OVERLAP) + 1 if len(block) > OVERLAP else 0
 
 
-def _event(run: _Run, matcher: Compiled, block: bytes, spans: list[tuple[int, int]], found: _File, at: list[int]) -> None:
+def _event(
+    run: _Run, matcher: Compiled, block: bytes, spans: list[tuple[int, int]], found: _File, *, at: list[int]
+) -> None:
     """One match: a head line sets the step for the values after it; else a point to convert."""
     if matcher.head and spans[matcher.head][0] >= 0:
         a, b = spans[matcher.head]
@@ -397,7 +402,7 @@ def unround(labels: list[tuple[float, float]]) -> list[int]:
     first_rounded = next((i for i, (_, u) in enumerate(labels) if u > 1), n)
     head = [int(v) for v, _ in labels[:first_rounded]]
     if len(head) >= 2 and all(u == 1 for _, u in labels[:first_rounded]):
-        gaps = {b - a for a, b in zip(head, head[1:], strict=False)}
+        gaps = {b - a for a, b in itertools.pairwise(head)}
         if len(gaps) == 1 and (gap := gaps.pop()) > 0:
             candidate = [head[0] + gap * i for i in range(n)]
             if all(abs(c - v) <= u / 2 for c, (v, u) in zip(candidate, labels, strict=True)):
