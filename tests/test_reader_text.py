@@ -361,9 +361,8 @@ def test_pattern_reads_what_no_recogniser_knows(tmp_path: Path) -> None:
         read(path)
     curve = read(path, ReadSpec(pattern=r"\[it (?P<step>\d+)\] objective=(?P<value>\S+)"))
     assert curve_of(curve) == [(10, 3.5), (20, 3.25)]
-    assert (
-        discover(["run"], tmp_path, pattern=r"\[it (?P<step>\d+)\] objective=(?P<value>\S+)").runs[0].format == "text"
-    )
+    found = discover(["run"], tmp_path, log_pattern=r"\[it (?P<step>\d+)\] objective=(?P<value>\S+)")
+    assert found.runs[0].format == "text"
 
 
 def test_a_multi_line_pattern_matches_across_block_boundaries(tmp_path: Path) -> None:
