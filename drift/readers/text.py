@@ -83,13 +83,13 @@ def sniff(path: Path, pattern: str) -> bool:
     set, finds a training line in its first MiB."""
     try:
         with path.open("rb") as handle:
+            if not pattern:
+                return _recognise(handle) is not None
             data, _, _ = next(_lines(handle, SNIFF_BYTES, once=True))
     except (OSError, StopIteration):
         return False
     if b"\x00" in data:
         return False
-    if not pattern:
-        return best(data) is not None
     try:
         matcher = user_pattern(pattern)
     except ValueError:
@@ -143,7 +143,10 @@ class _File:
 
 
 def _read_file(run: _Run, index: int, log: LogFile, handle: BinaryIO) -> None:
-    matcher = run.fixed
+    # The recogniser is chosen on the file's first MiB, whatever the block size; only a file whose
+    # first MiB holds no training line goes on looking, block by block.
+    matcher = run.fixed or _recognise(handle)
+    handle.seek(0)
     found = _File()
     any_text = False
     carry = b""  # the tail of the previous block, matched again with the next
@@ -161,9 +164,9 @@ def _read_file(run: _Run, index: int, log: LogFile, handle: BinaryIO) -> None:
             )
         if dropped:
             run.points.damaged(log.display, base + block.count(b"\n"))
-        if matcher is None and block.strip():
-            any_text = True
-            matcher = best(block[:SNIFF_BYTES]) or (best(block) if len(block) > SNIFF_BYTES else None)
+        any_text = any_text or bool(block.strip())
+        if matcher is None and len(block) > SNIFF_BYTES:
+            matcher = best(block)
         if matcher is None:
             base += block.count(b"\n")
             carry, pos = b"", 0
@@ -208,6 +211,11 @@ def _read_file(run: _Run, index: int, log: LogFile, handle: BinaryIO) -> None:
     run.used[matcher.name] = None
     if not (run.fast and _convert_fast(run, index, matcher, found)):
         _convert(run, index, matcher, found)
+
+
+def _recognise(handle: BinaryIO) -> Compiled | None:
+    data, _, _ = next(_lines(handle, SNIFF_BYTES, once=True))
+    return None if b"\x00" in data else best(data)
 
 
 def _tail_start(block: bytes) -> int:
@@ -354,6 +362,8 @@ def _convert(run: _Run, index: int, matcher: Compiled, found: _File) -> None:
         run.rebuilt += sum(1 for _, unit in labels if unit > 1)
         it = iter(rebuilt)
         steps = [next(it) if s == -1 else s for s in steps]
+        if steps:
+            run.last_step = steps[-1]
     keep = [i for i, s in enumerate(steps) if s <= INT64_MAX]
     if len(keep) < len(steps):
         for i in set(range(len(steps))) - set(keep):
