@@ -123,8 +123,8 @@ RECOGNISERS: tuple[Recogniser, ...] = (
     ),
     Recogniser(
         "step and loss",
-        rb"(?mi)^[^\w\n]{0,4}(?:step|iter(?:ation)?)[ :=\[]*(?P<step>[0-9]+)(?:/[0-9]+)?\]?[ ,|:\t-]+(?:train_)?loss[ :=]+"
-        + _V,
+        rb"(?mi)^[^\w\n]{0,4}(?:step|iter(?:ation)?)[ :=\[]*(?P<step>[0-9]+)(?:/[0-9]+)?\]?"
+        rb"[ ,|:\t-]+(?:train_)?loss[ :=]+" + _V,
         example="step 100 | loss 3.2100 | lr 6.0e-04 | 45.2ms",
     ),
 )
