@@ -141,7 +141,7 @@ FIXTURES: dict[str, tuple[str, list[tuple[int, float]]]] = {
         "step:3/3 val_loss:9.1 train_time:55ms\nstep:3/3 train_loss:8.5 train_time:61ms\n",
         [(1, 10.8258), (2, 9.9013), (3, 8.5)],
     ),
-    "modded-nanogpt (2024 records)": (
+    "llm.c main.log / modded-nanogpt (2024 records)": (
         "s:0 tel:10.968871\ns:0 trl:10.965596 lr:0.0018 norm:1.2\ns:1 trl:10.814037\ns:2 tel:9.1\ns:2 trl:9.2541\n",
         [(0, 10.965596), (1, 10.814037), (2, 9.2541)],
     ),
@@ -154,8 +154,9 @@ FIXTURES: dict[str, tuple[str, list[tuple[int, float]]]] = {
         "    throughput/total_tokens=8,388,608\n    train/CrossEntropyLoss=10.5\n"
         "2024-01-01 00:00:30\tnode:0\tolmo.train:979\tINFO\tEval: v3-small\n"
         "    eval/v3-small-c4_en-validation/CrossEntropyLoss=10.9\n"
-        "2024-01-01 00:00:40\tnode:0\tolmo.train:979\tINFO\t[step=3]\n    train/CrossEntropyLoss=9.75\n",
-        [(1, 11.33), (2, 10.5), (3, 9.75)],
+        "2024-01-01 00:00:40\tnode:0\tolmo.train:979\tINFO\t[step=3]\n    train/CrossEntropyLoss=9.75\n"
+        "[step=4/100,epoch=0]\n    train/CE loss=9.5\n",  # OLMo-core's name
+        [(1, 11.33), (2, 10.5), (3, 9.75), (4, 9.5)],
     ),
     "detectron2": (
         "[11/17 15:16:10] d2.config INFO: Full config:\nSOLVER:\n  CLIP_GRADIENTS:\n    # Avoid Inf/NaN error\n"

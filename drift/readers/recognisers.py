@@ -61,13 +61,13 @@ RECOGNISERS: tuple[Recogniser, ...] = (
         example="step:946/6200 train_loss:3.4102 train_time:190420ms step_avg:201.70ms",
     ),
     Recogniser(
-        "modded-nanogpt (2024 records)",
+        "llm.c main.log / modded-nanogpt (2024 records)",
         rb"(?m)^s:(?P<step>[0-9]+) trl:" + _V,
         example="s:12 trl:9.2541 lr:0.0018 norm:1.21",
     ),
     Recogniser(
         "OLMo",
-        rb"(?m)\[step=(?P<head>[0-9]+)(?:/[0-9]+)?(?:,[^\]\n]*)?\][ \t\r]*$|^[ \t]+train/CrossEntropyLoss="
+        rb"(?m)\[step=(?P<head>[0-9]+)(?:/[0-9]+)?(?:,[^\]\n]*)?\][ \t\r]*$|^[ \t]+train/(?:CrossEntropyLoss|CE loss)="
         + _V
         + rb"[ \t\r]*$",
         example="[step=120/1000,epoch=0] then, indented on its own line, train/CrossEntropyLoss=3.674",
