@@ -17,7 +17,9 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-FORMATS = ("dlm", "trainer-state", "tensorboard", "csv", "mlflow", "jsonl")
+# "text" is last: a console log is recognised by content, after every structured format had its say.
+FORMATS = ("dlm", "trainer-state", "tensorboard", "csv", "mlflow", "jsonl", "text")
+TEXT_SUFFIXES = (".log", ".txt", ".out", ".err")
 DLM_GLOB = "train-*.jsonl"
 TB_PREFIX = "events.out.tfevents."
 TRAINER_STATE = "trainer_state.json"
@@ -33,6 +35,7 @@ LOOKS_FOR = {
     "csv": "metrics.csv, *.csv, or *.log/*.txt with a CSV header",
     "mlflow": "meta.yaml with metrics/",
     "jsonl": "*.jsonl, or *.log/*.txt of JSON lines",
+    "text": "recognised console-log (*.log, *.txt, *.out, *.err)",
 }
 
 
@@ -98,16 +101,17 @@ def in_checkpoint(path: Path) -> bool:
     return _CHECKPOINT.fullmatch(path.parent.name) is not None
 
 
-def detect_folder(folder: Path, allowed: tuple[str, ...]) -> Layout | None:
-    """The run this folder itself is, trying formats in order; None when it is none of them."""
+def detect_folder(folder: Path, allowed: tuple[str, ...], pattern: str = "") -> Layout | None:
+    """The run this folder itself is, trying formats in order; None when it is none of them.
+    ``pattern`` is the user's expression for console logs (empty: the built-in recognisers)."""
     for fmt in allowed:
-        layout = _folder_as(fmt, folder, allowed)
+        layout = _folder_as(fmt, folder, allowed, pattern)
         if layout is not None:
             return layout
     return None
 
 
-def _folder_as(fmt: str, folder: Path, allowed: tuple[str, ...]) -> Layout | None:
+def _folder_as(fmt: str, folder: Path, allowed: tuple[str, ...], pattern: str = "") -> Layout | None:
     def plain(paths: list[Path]) -> Layout | None:
         return Layout(fmt, folder, tuple((p, "") for p in paths)) if paths else None
 
@@ -137,7 +141,22 @@ def _folder_as(fmt: str, folder: Path, allowed: tuple[str, ...]) -> Layout | Non
         # A folder of JSON lines holding dlm step records is a dlm run (as dlm writes them bare too).
         kind = "dlm" if "dlm" in allowed and sniff_jsonl(found[0]) == "dlm" else "jsonl"
         return Layout(kind, folder, tuple((p, "") for p in found))
+    if fmt == "text":
+        return plain(_console_logs(folder, pattern))
     return None
+
+
+def _console_logs(folder: Path, pattern: str) -> list[Path]:
+    """Console logs (``train.log``, ``slurm-123.out``) that a recogniser or ``pattern`` reads;
+    files of a structured format under such names are left to that format."""
+    named = sorted(p for suffix in TEXT_SUFFIXES for p in _files(folder, "*" + suffix))
+    return [p for p in named[:SNIFFED_PER_FOLDER] if sniff_content(p) is None and is_console_log(p, pattern)]
+
+
+def is_console_log(path: Path, pattern: str) -> bool:
+    from drift.readers.text import sniff  # noqa: PLC0415 - RE2 loads only when a folder may hold console logs
+
+    return sniff(path, pattern)
 
 
 def _sniffed(folder: Path, kind: str) -> list[Path]:
@@ -151,7 +170,9 @@ def _sniffed(folder: Path, kind: str) -> list[Path]:
     return found
 
 
-def walk(root: Path, allowed: tuple[str, ...], *, depth: int = 6, budget: int = 200_000) -> tuple[list[Layout], bool]:
+def walk(
+    root: Path, allowed: tuple[str, ...], *, depth: int = 6, budget: int = 200_000, pattern: str = ""
+) -> tuple[list[Layout], bool]:
     """Run folders below ``root`` (not ``root`` itself), not descending into a run; the flag says
     the walk stopped early because the folder tree had more than ``budget`` entries."""
     found: list[Layout] = []
@@ -164,7 +185,7 @@ def walk(root: Path, allowed: tuple[str, ...], *, depth: int = 6, budget: int = 
                 seen += 1
                 if seen > budget:
                     return found, True
-                layout = detect_folder(child, allowed)
+                layout = detect_folder(child, allowed, pattern)
                 if layout is not None:
                     found.append(layout)
                 elif not child.name.startswith("."):
@@ -186,9 +207,10 @@ def _subfolders(folder: Path) -> Iterator[Path]:
             continue
 
 
-def classify_file(path: Path, allowed: tuple[str, ...], *, sniff: bool) -> tuple[str, Path] | None:
+def classify_file(path: Path, allowed: tuple[str, ...], *, sniff: bool, pattern: str = "") -> tuple[str, Path] | None:
     """(format, run folder) of a log file matched on its own; ``sniff`` lets an explicitly named
-    file with an unknown name be recognised by its first bytes."""
+    file with an unknown name be recognised by its first bytes. An explicitly named file that no
+    other format claims is read as a console log, whose reader says so when it recognises nothing."""
     name = path.name
     for fmt in allowed:
         if fmt == "tensorboard" and name.startswith(TB_PREFIX):
@@ -211,6 +233,9 @@ def classify_file(path: Path, allowed: tuple[str, ...], *, sniff: bool) -> tuple
             return sniffed, path.parent
         if sniffed == "dlm" and "jsonl" in allowed:
             return "jsonl", path.parent
+    console = sniff or path.suffix.lower() in TEXT_SUFFIXES
+    if "text" in allowed and console and sniff_content(path) is None and (sniff or is_console_log(path, pattern)):
+        return "text", path.parent
     return None
 
 
