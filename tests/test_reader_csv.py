@@ -23,8 +23,9 @@ from drift.errors import LogError
 from drift.readers import csvlog
 from drift.readers.common import LogFile, ReadSpec, resolve_metric
 from drift.readers.csvlog import read_csv
+from tests.conftest import REAL_LOGS, real_params, shared
 
-REAL = Path(__file__).resolve().parent / "data" / "real"
+REAL = REAL_LOGS / "formats"
 
 
 def read(*paths: Path, metric: str = "loss", fast: bool = True) -> Curve:
@@ -404,10 +405,10 @@ def reference(path: Path, metric: str) -> tuple[str, dict[int, float]]:
     return column, last_wins(pairs)
 
 
-@pytest.mark.skipif(not real_csv_files(), reason="no real CSV logs in tests/data/real/")
-@pytest.mark.parametrize("path", real_csv_files(), ids=lambda p: str(p.relative_to(REAL)))
+@pytest.mark.parametrize("path", real_params(real_csv_files(), "csv"), ids=lambda p: str(p.relative_to(REAL)))
 @pytest.mark.parametrize("fast", [True, False])
 def test_real_logs_read_as_csv_dictreader_reads_them(path: Path, fast: bool) -> None:
+    shared("real-logs", "formats")
     column, expected = reference(path, "loss")
     got = read(path, fast=fast)
     assert got.metric_name == column
@@ -417,8 +418,7 @@ def test_real_logs_read_as_csv_dictreader_reads_them(path: Path, fast: bool) -> 
 
 
 def test_real_logs_cover_both_writers_and_their_quirks() -> None:
-    if not real_csv_files():
-        pytest.skip("no real CSV logs in tests/data/real/")
+    shared("real-logs", "formats")
     legacy = next(REAL.glob("csv-lightning/legacy-*/**/metrics.csv"), None)
     if legacy is not None:  # Lightning 0.x: no step column, one row per epoch
         assert any("epoch column is the step" in n for n in read(legacy).notes)

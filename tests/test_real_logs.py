@@ -13,9 +13,9 @@ import pytest
 from drift.discovery import discover
 from drift.readers import read
 from drift.readers.common import ReadSpec
-from tests.conftest import RunAction
+from tests.conftest import REAL_LOGS, RunAction, shared
 
-REAL = Path(__file__).resolve().parent / "data" / "real"
+REAL = REAL_LOGS / "formats"
 
 # case folder, spec, and per run: (format, points, metric read)
 CASES: list[tuple[str, ReadSpec, list[tuple[str, int, str]]]] = [
@@ -40,6 +40,7 @@ CASES: list[tuple[str, ReadSpec, list[tuple[str, int, str]]]] = [
 
 @pytest.mark.parametrize(("case", "spec", "expected"), CASES, ids=[c[0] for c in CASES])
 def test_real_logs_are_found_and_read(case: str, spec: ReadSpec, expected: list[tuple[str, int, str]]) -> None:
+    shared("real-logs", "formats")
     found = discover(["."], REAL / case)
     got = []
     for run in found.runs:
@@ -50,6 +51,7 @@ def test_real_logs_are_found_and_read(case: str, spec: ReadSpec, expected: list[
 
 
 def test_the_latest_of_real_checkpoints_is_the_run() -> None:
+    shared("real-logs", "formats")
     (run,) = discover(["."], REAL / "trainer-state" / "mistral-translator-checkpoints").runs
     curve = read(run.format, run.files, ReadSpec())
     # checkpoint-8500 sorts before checkpoint-500 as text; the reader goes by global_step.
@@ -57,12 +59,14 @@ def test_the_latest_of_real_checkpoints_is_the_run() -> None:
 
 
 def test_a_keras_log_whose_loss_is_nan_throughout_counts_every_step_as_an_event() -> None:
+    shared("real-logs", "formats")
     (run,) = discover(["."], REAL / "csv-keras" / "braincnn-all-nan").runs
     curve = read(run.format, run.files, ReadSpec())
     assert all(math.isinf(v) for v in curve.values.tolist())
 
 
 def test_mlflow_runs_logged_without_steps_keep_their_order() -> None:
+    shared("real-logs", "formats")
     found = discover(["."], REAL / "mlflow" / "dtcc-small-store-8-runs")
     assert len(found.runs) == 5  # the three FAILED runs have no metrics/ folder
     for run in found.runs:
@@ -72,6 +76,7 @@ def test_mlflow_runs_logged_without_steps_keep_their_order() -> None:
 
 
 def test_the_action_on_every_real_log_at_once(run_action: RunAction, workspace: Path) -> None:
+    shared("real-logs", "formats")
     shutil.copytree(REAL, workspace / "real")
     result = run_action(path="real", **{"fail-on": "never"})
     assert result.code == 0, result.stdout + result.stderr
@@ -84,3 +89,19 @@ def test_the_action_on_every_real_log_at_once(run_action: RunAction, workspace: 
     by_name = {run["name"]: run for run in runs}
     diverges = by_name["real/csv-lightning/byol3d-pretrain-diverges/lightning_logs/version_13"]
     assert diverges["verdict"] == "warn" and diverges["metrics"]["instability_events"] > 0
+
+
+def test_missing_public_data_fails_under_ci_and_skips_loudly_elsewhere(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tests import conftest
+
+    monkeypatch.setattr(conftest, "SHARED", tmp_path / "no-shared")
+    monkeypatch.setenv("CI", "true")
+    with pytest.raises(pytest.fail.Exception, match="no-shared/real-logs/formats is missing"):
+        conftest.shared("real-logs", "formats")
+    monkeypatch.delenv("CI")
+    with pytest.raises(pytest.skip.Exception, match="no-shared/real-logs/formats is missing"):
+        conftest.shared("real-logs", "formats")
+    monkeypatch.setattr(conftest, "SHARED", tmp_path)
+    assert conftest.shared() == tmp_path
