@@ -32,6 +32,7 @@ class RunSource:
     error: str | None = None  # must not be read, and why
     hint: str | None = None  # what was looked for, when nothing was found
     folder: str = ""  # the run folder, relative to the workspace
+    notes: tuple[str, ...] = ()  # what detection decided: other formats or splits passed over
 
 
 @dataclass(frozen=True)
@@ -194,7 +195,8 @@ class _Finder:
             if self.confine and not _inside(path, self.root):
                 return RunSource(run.name, run.format, error=f"{shown} resolves outside the workspace")
             files.append(LogFile(path, shown, key))
-        return RunSource(name, run.format, tuple(files), folder=run.name)
+        notes = run.layout.notes if run.layout is not None else ()
+        return RunSource(name, run.format, tuple(files), folder=run.name, notes=notes)
 
     def nothing_found(self, run: _Run) -> RunSource:
         tried = "; ".join(f"{fmt}: {layouts.LOOKS_FOR[fmt]}" for fmt in self.formats)
@@ -206,7 +208,10 @@ class _Finder:
         hint = f"looked for {tried}; found {len(names)} entr{'y' if len(names) == 1 else 'ies'}" + (
             f": {shown}" if names else ""
         )
-        if "dlm" in self.formats:
+        logs = layouts.dlm_logs_dir(run.folder)
+        if "dlm" in self.formats and logs is not None:  # the seed's words for a store without logs
+            message = f"no {layouts.DLM_GLOB} files under {_display(logs, self.workspace)}"
+        elif "dlm" in self.formats:
             message = f"no logs/ directory under {run.name}"  # the seed's words
         else:
             message = f"no {' or '.join(self.formats)} logs under {run.name}"

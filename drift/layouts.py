@@ -4,7 +4,9 @@ formats apart from names and, where names say nothing, from the first bytes of a
 A run is a folder: a dlm store (``logs/train-*.jsonl``), a Hugging Face output folder
 (``trainer_state.json``, also in ``checkpoint-*/``), a TensorBoard run folder
 (``events.out.tfevents.*``), a Lightning version folder (``metrics.csv``) or any folder of
-``*.csv`` files, an MLflow run folder (``meta.yaml`` and ``metrics/``), or a folder of ``*.jsonl``.
+``*.csv`` files, an MLflow run folder (``meta.yaml`` and ``metrics/``), or a folder of ``*.jsonl``
+(or of JSON lines under ``.json``, ``.log`` or ``.txt`` names). A folder holding logs of several
+formats is read in the first of FORMATS, the most structured; the run notes the others.
 Nothing here follows a symlinked folder, so a hostile link cannot make a walk loop or explode.
 """
 
@@ -14,14 +16,20 @@ import json
 import os
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
+# Also the order of preference when one folder holds logs of several formats: the most structured
+# first (named fields and steps), plain text last.
 FORMATS = ("dlm", "trainer-state", "tensorboard", "csv", "mlflow", "jsonl")
 DLM_GLOB = "train-*.jsonl"
 TB_PREFIX = "events.out.tfevents."
 TRAINER_STATE = "trainer_state.json"
 _CHECKPOINT = re.compile(r"checkpoint-\d+")
+# A writer per data split (PyTorch's SummaryWriter in logs/training, logs/validation...; Keras's
+# TensorBoard callback in logs/train, logs/validation): the training split is the run.
+TRAIN_SPLITS = frozenset({"train", "training"})
+OTHER_SPLITS = frozenset({"val", "valid", "validation", "eval", "evaluation", "test", "testing", "dev"})
 SNIFF_BYTES = 64 << 10
 SNIFFED_PER_FOLDER = 20
 
@@ -44,6 +52,7 @@ class Layout:
     format: str
     folder: Path
     files: tuple[tuple[Path, str], ...]
+    notes: tuple[str, ...] = ()  # what detection passed over, for the run's notes
 
 
 def is_dir(path: Path) -> bool:
@@ -64,6 +73,13 @@ def _has(folder: Path, name: str) -> bool:
 def dlm_logs_dir(folder: Path) -> Path | None:
     """The folder whose train-*.jsonl a dlm store's run reads, as the seed finds it."""
     return folder / "logs" if (folder / "logs").is_dir() else None
+
+
+def is_dlm_store(folder: Path) -> bool:
+    """A ``logs/`` folder makes a dlm store only when it holds dlm logs; otherwise (TensorBoard's
+    ``logs/training/``...) it is searched like any other folder."""
+    logs = dlm_logs_dir(folder)
+    return logs is not None and bool(_files(logs, DLM_GLOB))
 
 
 def trainer_state_files(folder: Path) -> list[Path]:
@@ -99,12 +115,26 @@ def in_checkpoint(path: Path) -> bool:
 
 
 def detect_folder(folder: Path, allowed: tuple[str, ...]) -> Layout | None:
-    """The run this folder itself is, trying formats in order; None when it is none of them."""
-    for fmt in allowed:
+    """The run this folder itself is, in the first format of ``allowed`` it holds logs of; None
+    when it is none of them. The logs of the other formats it holds are named in a note."""
+    for i, fmt in enumerate(allowed):
         layout = _folder_as(fmt, folder, allowed)
-        if layout is not None:
-            return layout
+        if layout is None:
+            continue
+        others = [alt for f in allowed[i + 1 :] if (alt := _folder_as(f, folder, allowed)) is not None]
+        others = [alt for alt in others if alt.format != layout.format]
+        if others:
+            also = "; ".join(f"{alt.format} ({_names(alt)})" for alt in others)
+            note = f"read {layout.format} ({_names(layout)}); also here: {also}. Set format to read another."
+            layout = replace(layout, notes=(note,))
+        return layout
     return None
+
+
+def _names(layout: Layout, shown: int = 3) -> str:
+    names = [path.relative_to(layout.folder).as_posix() for path, _ in layout.files[:shown]]
+    more = len(layout.files) - shown
+    return ", ".join(names) + (f" and {more} more" if more > 0 else "")
 
 
 def _folder_as(fmt: str, folder: Path, allowed: tuple[str, ...]) -> Layout | None:
@@ -113,7 +143,7 @@ def _folder_as(fmt: str, folder: Path, allowed: tuple[str, ...]) -> Layout | Non
 
     if fmt == "dlm":
         logs = dlm_logs_dir(folder)
-        if logs is not None:
+        if logs is not None and is_dlm_store(folder):
             return Layout("dlm", folder, tuple((p, "") for p in _files(logs, DLM_GLOB)))
         direct = _files(folder, DLM_GLOB)  # the logs/ folder itself, or a store without one
         if direct:
@@ -142,13 +172,23 @@ def _folder_as(fmt: str, folder: Path, allowed: tuple[str, ...]) -> Layout | Non
 
 def _sniffed(folder: Path, kind: str) -> list[Path]:
     """Plain-text logs named as writers often name them (Keras's ``training.log``, DETR's
-    ``log.txt``), recognised by content; only a few are looked at per folder."""
+    ``log.txt``, detectron2's JSON-lines ``metrics.json``), recognised by content; only a few are
+    looked at per folder."""
     found = []
-    for path in [*_files(folder, "*.log"), *_files(folder, "*.txt")][:SNIFFED_PER_FOLDER]:
+    named = [*_files(folder, "*.log"), *_files(folder, "*.txt")]
+    if kind == "jsonl":
+        named += [p for p in _files(folder, "*.json") if p.name != TRAINER_STATE]
+    for path in named[:SNIFFED_PER_FOLDER]:
         sniffed = sniff_content(path)
+        if path.suffix == ".json" and not _several_lines(path):
+            continue  # a one-line JSON document (a config) is not a log
         if sniffed == kind or (kind == "jsonl" and sniffed == "dlm"):
             found.append(path)
     return found
+
+
+def _several_lines(path: Path) -> bool:
+    return len(_head(path).strip().splitlines()) > 1
 
 
 def walk(root: Path, allowed: tuple[str, ...], *, depth: int = 6, budget: int = 200_000) -> tuple[list[Layout], bool]:
@@ -160,17 +200,38 @@ def walk(root: Path, allowed: tuple[str, ...], *, depth: int = 6, budget: int = 
     for _ in range(depth):
         below: list[Path] = []
         for folder in level:
+            runs: list[Layout] = []
             for child in _subfolders(folder):
                 seen += 1
                 if seen > budget:
-                    return found, True
+                    return found + training_split(runs), True
                 layout = detect_folder(child, allowed)
                 if layout is not None:
-                    found.append(layout)
+                    runs.append(layout)
                 elif not child.name.startswith("."):
                     below.append(child)
+            found += training_split(runs)
         level = below
     return found, False
+
+
+def training_split(siblings: list[Layout]) -> list[Layout]:
+    """Sibling runs named for data splits, with a training one among them, are that training run
+    (the others are evaluation curves of the same run); it notes the splits passed over."""
+    if not any(run.folder.name.casefold() in TRAIN_SPLITS for run in siblings):
+        return siblings
+    passed = [run.folder.name for run in siblings if run.folder.name.casefold() in OTHER_SPLITS]
+    if not passed:
+        return siblings
+    kept = []
+    for run in siblings:
+        split = run.folder.name.casefold()
+        if split in TRAIN_SPLITS:
+            note = f"read the training split {run.folder.name}; passed over the splits beside it: {', '.join(passed)}"
+            kept.append(replace(run, notes=(*run.notes, note)))
+        elif split not in OTHER_SPLITS:
+            kept.append(run)
+    return kept
 
 
 def _subfolders(folder: Path) -> Iterator[Path]:
