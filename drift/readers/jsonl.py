@@ -71,8 +71,10 @@ def read_jsonl(files: Sequence[LogFile], spec: ReadSpec, *, fast: bool = True, f
     points = Points()
     lib = native.load() if fast else None
     notes: list[str] = []
+    head: list[dict[str, object]] = []
     if format == "jsonl":
-        spec, notes = resolve_keys(files, spec)
+        head = _head_records(files, spec)
+        spec, notes = resolve_keys(head, spec)
     key = _Keys.of(spec)
     for index, log in enumerate(files):
         try:
@@ -81,14 +83,16 @@ def read_jsonl(files: Sequence[LogFile], spec: ReadSpec, *, fast: bool = True, f
             raise LogError(f"failed to read {log.display}: {exc.strerror or exc}", file=log.display) from None
     if format != "jsonl":
         return finish(points, files, format=format)
+    if not points.fields_seen and not any(part.size for part in points.steps):
+        # No record held the metric: the hint lists the fields the first records do hold.
+        points.fields_seen = tuple(dict.fromkeys(str(k) for r in head for k in r))[:20]
     return finish(points, files, format=format, metric_name=spec.metric, step_name=spec.step_key, notes=notes)
 
 
-def resolve_keys(files: Sequence[LogFile], spec: ReadSpec) -> tuple[ReadSpec, list[str]]:
+def resolve_keys(records: Sequence[dict[str, object]], spec: ReadSpec) -> tuple[ReadSpec, list[str]]:
     """The spec with its step field chosen (when none is set) and its metric spelled as the
-    records spell it, from the first records of the run (those passing the filter); and a note
-    when no step field was found. What the head does not decide stays as it was."""
-    records = _head_records(files, spec)
+    records spell it, from the first records of the run (``_head_records``); and a note when no
+    step field was found. What the head does not decide stays as it was."""
     metric = resolve_metric(spec.metric, [k for r in records for k in r]) or spec.metric
     if spec.step_key:
         return replace(spec, metric=metric), []
