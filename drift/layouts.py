@@ -40,7 +40,7 @@ LOOKS_FOR = {
     "tensorboard": f"{TB_PREFIX}*",
     "csv": "metrics.csv, *.csv, or *.log/*.txt with a CSV header",
     "mlflow": "meta.yaml with metrics/",
-    "jsonl": "*.jsonl, or *.log/*.txt of JSON lines",
+    "jsonl": "*.jsonl, or *.json/*.log/*.txt of JSON lines",
 }
 
 

@@ -1,5 +1,5 @@
 """The CSV reader on files shaped exactly as PyTorch Lightning's and Keras's ``CSVLogger`` write
-them, on real published logs (tests/data/real/csv-*), on damaged and hostile files, and the numpy
+them, on real published logs (../shared/real-logs/formats/csv-*), on damaged and hostile files, and the numpy
 fast path held equal to the row-by-row reader."""
 
 from __future__ import annotations

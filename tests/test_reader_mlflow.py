@@ -1,5 +1,5 @@
 """The MLflow reader on file stores written by MLflow itself (mlflow-skinny, pinned in
-requirements-dev.txt), on real published stores (tests/data/real/mlflow), on damaged metric files,
+requirements-dev.txt), on real published stores (../shared/real-logs/formats/mlflow), on damaged metric files,
 and the numpy fast path held equal to the line-by-line reader; ``run_name`` on hostile folders."""
 
 from __future__ import annotations
