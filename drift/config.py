@@ -45,6 +45,8 @@ class Field:
             return "one of " + ", ".join(self.choices)
         if self.kind == "filter":
             return "key=value, or empty"
+        if self.kind == "regex":
+            return "a regular expression with (?P<step>...) and (?P<value>...) groups, or empty"
         if self.kind == "limit":
             return "a number, a percentage such as 5%, or off"
         noun = "an integer" if self.kind == "int" else "a number"
@@ -77,7 +79,7 @@ FIELDS: tuple[Field, ...] = (
         "choice",
         "auto",
         "Log format: `auto` (detect from names and content), `dlm`, `trainer-state`, `tensorboard`, "
-        "`csv`, `mlflow` or `jsonl`.",
+        "`csv`, `mlflow`, `jsonl` or `text` (console output).",
         "gate",
         choices=("auto", *FORMATS),
     ),
@@ -106,6 +108,15 @@ FIELDS: tuple[Field, ...] = (
         "`jsonl` logs: read only records where a field has a value, as `key=value` (`type=train`); "
         "empty reads every record holding the metric.",
         "run",
+    ),
+    Field(
+        "pattern",
+        "regex",
+        "",
+        "Console logs (`format: text`) of a trainer the action does not know: a regular expression (RE2 "
+        "syntax) with the named groups `step` and `value`, such as `step (?P<step>[0-9]+) .*loss=(?P<value>[0-9.]+)`; "
+        "empty uses the built-in recognisers.",
+        "gate",
     ),
     Field(
         "min-smoothness",
@@ -317,6 +328,7 @@ class Settings:
     if_no_logs: str
     report_path: str
     config_file: str
+    pattern: str
     base: tuple[tuple[str, Value], ...]  # run-field values before per-run overrides
     overrides: tuple[tuple[str, tuple[tuple[str, Value], ...]], ...]  # (glob, values) from the file
     forced: tuple[tuple[str, Value], ...]  # run-field values given as inputs; beat every override
@@ -354,6 +366,18 @@ def parse_value(field: Field, raw: Any, where: str) -> Value:
         text = raw.strip()
         if text and (text.count("=") < 1 or not text.split("=", 1)[0].strip()):
             raise bad("key=value, such as type=train")
+        return text
+    if field.kind == "regex":
+        if not isinstance(raw, str) or any(not ch.isprintable() and ch not in "\n\t" for ch in raw):
+            raise bad("a regular expression")
+        text = raw.strip("\r\n")
+        if text:
+            from drift.readers.recognisers import user_pattern  # noqa: PLC0415 - RE2 only when a pattern is set
+
+            try:
+                user_pattern(text)
+            except ValueError as exc:
+                raise ConfigError(f"{where}: {field.name} {exc}") from None
         return text
     if field.kind == "text":
         if not isinstance(raw, str) or any(not ch.isprintable() for ch in raw):
@@ -451,6 +475,7 @@ def build_settings(inputs: Mapping[str, str], workspace: Path, origin: str = "wo
         if_no_logs=str(pick("if-no-logs")),
         report_path=str(pick("report-path")),
         config_file=config_file,
+        pattern=str(pick("pattern")),
         base=tuple((f.name, file_values.get(f.name, f.default)) for f in RUN_FIELDS),
         overrides=tuple(overrides),
         forced=tuple((f.name, given[f.name]) for f in RUN_FIELDS if f.name in given),

@@ -95,8 +95,9 @@ def _real_folder(folder: Path) -> Path | None:
 
 
 class _Finder:
-    def __init__(self, workspace: Path, formats: tuple[str, ...], confine: bool) -> None:
+    def __init__(self, workspace: Path, formats: tuple[str, ...], confine: bool, pattern: str = "") -> None:
         self.workspace = workspace
+        self.pattern = pattern
         self.root = workspace.resolve()
         self.formats = formats
         self.confine = confine
@@ -135,7 +136,7 @@ class _Finder:
             self.match_folder(path, magic)
 
     def match_file(self, path: Path, magic: bool) -> None:
-        found = layouts.classify_file(path, self.formats, sniff=not magic)
+        found = layouts.classify_file(path, self.formats, sniff=not magic, pattern=self.pattern)
         if found is None:
             self.ignored += 1
             return
@@ -148,14 +149,14 @@ class _Finder:
             run.picked[_key(path)] = (path, "")
 
     def match_folder(self, path: Path, magic: bool) -> None:
-        layout = layouts.detect_folder(path, self.formats)
+        layout = layouts.detect_folder(path, self.formats, self.pattern)
         if layout is not None:
             self.claim(layout, not magic)
             return
         if magic:  # the pattern itself walks the tree; walking below each match too would be quadratic
             self.ignored += 1
             return
-        below, cut = layouts.walk(path, self.formats)
+        below, cut = layouts.walk(path, self.formats, pattern=self.pattern)
         for found in below:
             self.claim(found, False)
         if cut:
@@ -170,7 +171,7 @@ class _Finder:
             return self.nothing_found(run)
         found = dict(run.picked)
         if run.whole:
-            layout = run.layout or layouts.detect_folder(run.folder, (run.format,))
+            layout = run.layout or layouts.detect_folder(run.folder, (run.format,), self.pattern)
             for path, key in layout.files if layout else ():
                 found[_key(path)] = (path, key)
         if not found:
@@ -228,10 +229,16 @@ def _clip(name: str) -> str:
 
 
 def discover(
-    patterns: Sequence[str], workspace: Path, *, formats: tuple[str, ...] = layouts.FORMATS, confine: bool = True
+    patterns: Sequence[str],
+    workspace: Path,
+    *,
+    formats: tuple[str, ...] = layouts.FORMATS,
+    confine: bool = True,
+    log_pattern: str = "",
 ) -> Discovery:
+    """``log_pattern`` is the user's expression for console logs (empty: the built-in recognisers)."""
     _real_folder.cache_clear()  # a cache per call: the tree may change between calls
-    finder = _Finder(workspace, formats, confine)
+    finder = _Finder(workspace, formats, confine, log_pattern)
     unmatched: list[str] = []
     budget = MAX_MATCHES
     for pattern in patterns:

@@ -20,8 +20,10 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 # Also the order of preference when one folder holds logs of several formats: the most structured
-# first (named fields and steps), plain text last.
-FORMATS = ("dlm", "trainer-state", "tensorboard", "csv", "mlflow", "jsonl")
+# first (named fields and steps), console text last (recognised by content, after every structured
+# format had its say).
+FORMATS = ("dlm", "trainer-state", "tensorboard", "csv", "mlflow", "jsonl", "text")
+TEXT_SUFFIXES = (".log", ".txt", ".out", ".err")
 DLM_GLOB = "train-*.jsonl"
 TB_PREFIX = "events.out.tfevents."
 TRAINER_STATE = "trainer_state.json"
@@ -41,6 +43,7 @@ LOOKS_FOR = {
     "csv": "metrics.csv, *.csv, or *.log/*.txt with a CSV header",
     "mlflow": "meta.yaml with metrics/",
     "jsonl": "*.jsonl, or *.json/*.log/*.txt of JSON lines",
+    "text": "*.log/*.txt/*.out/*.err console output of a known trainer, or lines matching pattern",
 }
 
 
@@ -114,14 +117,15 @@ def in_checkpoint(path: Path) -> bool:
     return _CHECKPOINT.fullmatch(path.parent.name) is not None
 
 
-def detect_folder(folder: Path, allowed: tuple[str, ...]) -> Layout | None:
+def detect_folder(folder: Path, allowed: tuple[str, ...], pattern: str = "") -> Layout | None:
     """The run this folder itself is, in the first format of ``allowed`` it holds logs of; None
-    when it is none of them. The logs of the other formats it holds are named in a note."""
+    when it is none of them. The logs of the other formats it holds are named in a note.
+    ``pattern`` is the user's expression for console logs (empty: the built-in recognisers)."""
     for i, fmt in enumerate(allowed):
-        layout = _folder_as(fmt, folder, allowed)
+        layout = _folder_as(fmt, folder, allowed, pattern)
         if layout is None:
             continue
-        others = [alt for f in allowed[i + 1 :] if (alt := _folder_as(f, folder, allowed)) is not None]
+        others = [alt for f in allowed[i + 1 :] if (alt := _folder_as(f, folder, allowed, pattern)) is not None]
         others = [alt for alt in others if alt.format != layout.format]
         if others:
             also = "; ".join(f"{alt.format} ({_names(alt)})" for alt in others)
@@ -137,7 +141,7 @@ def _names(layout: Layout, shown: int = 3) -> str:
     return ", ".join(names) + (f" and {more} more" if more > 0 else "")
 
 
-def _folder_as(fmt: str, folder: Path, allowed: tuple[str, ...]) -> Layout | None:
+def _folder_as(fmt: str, folder: Path, allowed: tuple[str, ...], pattern: str = "") -> Layout | None:
     def plain(paths: list[Path]) -> Layout | None:
         return Layout(fmt, folder, tuple((p, "") for p in paths)) if paths else None
 
@@ -167,7 +171,22 @@ def _folder_as(fmt: str, folder: Path, allowed: tuple[str, ...]) -> Layout | Non
         # A folder of JSON lines holding dlm step records is a dlm run (as dlm writes them bare too).
         kind = "dlm" if "dlm" in allowed and sniff_jsonl(found[0]) == "dlm" else "jsonl"
         return Layout(kind, folder, tuple((p, "") for p in found))
+    if fmt == "text":
+        return plain(_console_logs(folder, pattern))
     return None
+
+
+def _console_logs(folder: Path, pattern: str) -> list[Path]:
+    """Console logs (``train.log``, ``slurm-123.out``) that a recogniser or ``pattern`` reads;
+    files of a structured format under such names are left to that format."""
+    named = sorted(p for suffix in TEXT_SUFFIXES for p in _files(folder, "*" + suffix))
+    return [p for p in named[:SNIFFED_PER_FOLDER] if sniff_content(p) is None and is_console_log(p, pattern)]
+
+
+def is_console_log(path: Path, pattern: str) -> bool:
+    from drift.readers.text import sniff  # noqa: PLC0415 - RE2 loads only when a folder may hold console logs
+
+    return sniff(path, pattern)
 
 
 def _sniffed(folder: Path, kind: str) -> list[Path]:
@@ -191,7 +210,9 @@ def _several_lines(path: Path) -> bool:
     return len(_head(path).strip().splitlines()) > 1
 
 
-def walk(root: Path, allowed: tuple[str, ...], *, depth: int = 6, budget: int = 200_000) -> tuple[list[Layout], bool]:
+def walk(
+    root: Path, allowed: tuple[str, ...], *, depth: int = 6, budget: int = 200_000, pattern: str = ""
+) -> tuple[list[Layout], bool]:
     """Run folders below ``root`` (not ``root`` itself), not descending into a run; the flag says
     the walk stopped early because the folder tree had more than ``budget`` entries."""
     found: list[Layout] = []
@@ -205,7 +226,7 @@ def walk(root: Path, allowed: tuple[str, ...], *, depth: int = 6, budget: int = 
                 seen += 1
                 if seen > budget:
                     return found + training_split(runs), True
-                layout = detect_folder(child, allowed)
+                layout = detect_folder(child, allowed, pattern)
                 if layout is not None:
                     runs.append(layout)
                 elif not child.name.startswith("."):
@@ -247,9 +268,10 @@ def _subfolders(folder: Path) -> Iterator[Path]:
             continue
 
 
-def classify_file(path: Path, allowed: tuple[str, ...], *, sniff: bool) -> tuple[str, Path] | None:
+def classify_file(path: Path, allowed: tuple[str, ...], *, sniff: bool, pattern: str = "") -> tuple[str, Path] | None:
     """(format, run folder) of a log file matched on its own; ``sniff`` lets an explicitly named
-    file with an unknown name be recognised by its first bytes."""
+    file with an unknown name be recognised by its first bytes. An explicitly named file that no
+    other format claims is read as a console log, whose reader says so when it recognises nothing."""
     name = path.name
     for fmt in allowed:
         if fmt == "tensorboard" and name.startswith(TB_PREFIX):
@@ -272,6 +294,9 @@ def classify_file(path: Path, allowed: tuple[str, ...], *, sniff: bool) -> tuple
             return sniffed, path.parent
         if sniffed == "dlm" and "jsonl" in allowed:
             return "jsonl", path.parent
+    console = sniff or path.suffix.lower() in TEXT_SUFFIXES
+    if "text" in allowed and console and sniff_content(path) is None and (sniff or is_console_log(path, pattern)):
+        return "text", path.parent
     return None
 
 

@@ -29,7 +29,7 @@ def collect(
     progress: Callable[[str], None] = lambda _: None,
 ) -> tuple[list[RunResult], Discovery]:
     formats = FORMATS if settings.format == "auto" else (settings.format,)
-    found = discover(patterns, workspace, formats=formats, confine=confine)
+    found = discover(patterns, workspace, formats=formats, confine=confine, log_pattern=settings.pattern)
     results: list[RunResult] = []
     for source in found.runs:
         run_settings = settings.for_run(source.name)
@@ -40,7 +40,7 @@ def collect(
             result = replace(skip_result(source.name, run_settings, source.skip), hint=source.hint)
         else:
             try:
-                curve = read(source.format, source.files, read_spec(run_settings))
+                curve = read(source.format, source.files, replace(read_spec(run_settings), pattern=settings.pattern))
             except LogError as exc:
                 where = Position(exc.file, exc.line) if exc.file else None
                 result = error_result(source.name, run_settings, str(exc), files, where)

@@ -107,9 +107,15 @@ def test_an_explicit_format_only_looks_for_that_format(tmp_path: Path) -> None:
 def test_a_named_file_with_an_unknown_name_is_sniffed(tmp_path: Path) -> None:
     touch(tmp_path / "keras" / "training.log", "epoch,loss,val_loss\n0,1.0,1.1\n")
     touch(tmp_path / "other" / "notes.txt", "hello")
+    touch(tmp_path / "other" / "image.bin", "\x00\x01")
     found = discover(["keras/training.log", "other/notes.txt"], tmp_path)
-    assert [(run.name, run.format) for run in found.runs] == [("keras", "csv")]
-    assert found.ignored == 1
+    # A named file no structured format claims is read as a console log, whose reader names it
+    # when nothing in it is recognised (test_reader_text.py), rather than being passed over.
+    assert [(run.name, run.format) for run in found.runs] == [("keras", "csv"), ("other", "text")]
+    assert found.ignored == 0
+    # Matched by a wildcard, a text file is a console log only when its content is recognised.
+    found = discover(["other/*"], tmp_path)
+    assert found.runs == () and found.ignored == 2
 
 
 def test_dlm_like_jsonl_outside_logs_is_dlm(tmp_path: Path) -> None:
@@ -152,7 +158,7 @@ def test_a_huge_folder_tree_stops_with_a_note(tmp_path: Path, monkeypatch: pytes
         (tmp_path / "big" / f"d{i:02d}").mkdir(parents=True)
     touch(tmp_path / "big" / "d29" / "metrics.csv", "step,loss\n")
     real_walk = layouts.walk
-    monkeypatch.setattr(layouts, "walk", lambda root, allowed: real_walk(root, allowed, budget=10))
+    monkeypatch.setattr(layouts, "walk", lambda root, allowed, **kw: real_walk(root, allowed, budget=10, **kw))
     found = discover(["big"], tmp_path)
     assert any("stopped looking" in note for note in found.notes)
 

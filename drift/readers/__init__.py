@@ -38,4 +38,8 @@ def read(fmt: str, files: Sequence[LogFile], spec: ReadSpec) -> Curve:
         from drift.readers.mlflowstore import read_mlflow  # noqa: PLC0415
 
         return read_mlflow(files, spec, [f.key for f in files])
+    if fmt == "text":
+        from drift.readers.text import read_text  # noqa: PLC0415
+
+        return read_text(files, spec)
     raise ValueError(f"unknown log format {fmt!r}")

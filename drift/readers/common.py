@@ -28,6 +28,7 @@ class ReadSpec:
     metric: str = "loss"  # field, column, tag or key
     step_key: str = ""  # JSON-lines and CSV logs: the field that holds the step; "" finds one of STEP_KEYS
     record_filter: tuple[str, str] | None = None  # JSON-lines logs: only records with key == value
+    pattern: str = ""  # text logs: the user's expression with step and value groups; empty: recognisers
 
 
 @dataclass

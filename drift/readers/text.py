@@ -1,0 +1,423 @@
+"""Console text logs: what a trainer printed, read by a recogniser of its training lines
+(``drift.readers.recognisers``) or by the user's ``pattern``.
+
+Decoding: UTF-8 with or without a BOM, UTF-16 (LE or BE) with a BOM, CRLF or LF line ends; a lone
+CR (a progress bar redrawn in place) separates records but not lines, so line numbers are those an
+editor shows. ANSI colour codes are removed before matching. Bytes that are not valid UTF-8 are
+matched as they are (they are never part of a number). A NUL byte means the file is not text: the
+run is an ERROR naming the file and line. A last line cut in the middle is read like any other.
+
+Each file streams in blocks of whole lines. A block is matched from where the previous one left
+off, and the last 64 KiB of a block are matched again with the next, so a ``pattern`` that spans
+lines still matches across a block boundary (up to that length).
+
+Steps (see ``StepRule``): a step printed again keeps the last value read (a resumed run), as in
+every other format. A counter that restarts (Keras epochs, a progress bar per epoch, DeepSpeed-Chat's
+step per epoch) continues from the last step read. Steps printed rounded with a suffix (LeRobot's
+``1K``) are rebuilt (``unround``). Hugging Face Trainer prints no step: its n-th loss is step n.
+"""
+
+from __future__ import annotations
+
+import codecs
+import itertools
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, BinaryIO
+
+import numpy as np
+import re2  # type: ignore[import-untyped]
+
+from drift.curve import Curve
+from drift.errors import LogError
+from drift.readers.common import INT64_MAX, LogFile, Points, ReadSpec, finish
+from drift.readers.recognisers import Compiled, best, user_pattern
+
+FORMAT = "text"
+BLOCK_BYTES = 8 << 20
+OVERLAP = 64 << 10  # how far a pattern match may reach back across a block boundary
+MAX_LINE = 1 << 20  # a longer line is skipped as damaged, without holding it in memory
+SNIFF_BYTES = 1 << 20  # how much of a file picks its recogniser
+_ANSI = re2.compile(rb"\x1b\[[0-9;?]*[ -/]*[@-~]")
+_UNANCHORED = re2._re2.RE2.Anchor.UNANCHORED
+_SUFFIX = {"K": 1e3, "M": 1e6, "B": 1e9, "T": 1e12, "Q": 1e15}
+# What ``loss`` may mean for a console log: the trainers print their training loss under these names.
+LOSS_NAMES = frozenset({"loss", "train_loss", "train/loss", "total_loss", "trl", "act_loss", "train/crossentropyloss"})
+
+
+def read_text(files: Sequence[LogFile], spec: ReadSpec) -> Curve:
+    if spec.pattern:
+        try:
+            chosen: Compiled | None = user_pattern(spec.pattern)
+        except ValueError as exc:  # config validation rejects it first; a library call may not have
+            raise LogError(f"pattern {exc}") from None
+    else:
+        chosen = None
+        if spec.metric.casefold() not in LOSS_NAMES:
+            raise LogError(
+                f"console logs are read for their training loss; to read {spec.metric[:60]!r}, set pattern "
+                "to a regular expression with (?P<step>...) and (?P<value>...) groups",
+                file=files[0].display if files else None,
+            )
+    run = _Run(chosen)
+    for index, log in enumerate(files):
+        try:
+            with log.path.open("rb") as handle:
+                _read_file(run, index, log, handle)
+        except OSError as exc:
+            raise LogError(f"failed to read {log.display}: {exc.strerror or exc}", file=log.display) from None
+    if run.unrecognised and not run.recognised:
+        shown = run.unrecognised[0]
+        raise LogError(
+            f"no line of {shown} looks like the console output of a known trainer; set pattern to a regular "
+            "expression with (?P<step>...) and (?P<value>...) groups that matches its training lines",
+            file=shown,
+        )
+    return finish(run.points, files, format=FORMAT, notes=run.notes())
+
+
+def sniff(path: Path, pattern: str) -> bool:
+    """Whether the start of a file reads as a console log: a recogniser, or ``pattern`` when it is
+    set, finds a training line in its first MiB."""
+    try:
+        with path.open("rb") as handle:
+            data, _, _ = next(_lines(handle, SNIFF_BYTES, once=True))
+    except (OSError, StopIteration):
+        return False
+    if b"\x00" in data:
+        return False
+    if not pattern:
+        return best(data) is not None
+    try:
+        matcher = user_pattern(pattern)
+    except ValueError:
+        return False
+    return next(_matches(matcher.regexp, data, 0), None) is not None
+
+
+@dataclass
+class _Run:
+    """What the files of one run have given so far, and the step state that carries across them."""
+
+    fixed: Compiled | None  # the user's pattern, else None: each file picks its recogniser
+    points: Points = field(default_factory=Points)
+    used: dict[str, None] = field(default_factory=dict)  # recognisers used, in order
+    recognised: int = 0
+    unrecognised: list[str] = field(default_factory=list)
+    ordinal: int = 0  # points read so far, for trainers that print no step
+    last_step: int | None = None  # for counters that restart
+    last_head: int | None = None  # the step of the last head line (OLMo, Keras)
+    offset: int = 0
+    restarts: int = 0
+    rebuilt: int = 0  # rounded steps rebuilt
+    bad_steps: int = 0
+
+    def notes(self) -> list[str]:
+        out = []
+        if self.used:
+            out.append("read as " + ", ".join(self.used) + " console output")
+        if self.restarts:
+            out.append(
+                f"the step counter started again {self.restarts} time(s); each restart continues from the last step"
+            )
+        if self.rebuilt:
+            out.append(f"{self.rebuilt} step(s) were printed rounded (such as 1K); their steps were rebuilt")
+        if "Hugging Face Trainer" in self.used:
+            out.append("Hugging Face Trainer prints no step: the n-th logged loss is step n")
+        if self.bad_steps:
+            out.append(f"{self.bad_steps} match(es) with a step that is not a whole number were left out")
+        return out
+
+
+@dataclass
+class _File:
+    """Matches of one file, before their steps and values are converted."""
+
+    steps: list[bytes] = field(default_factory=list)  # the step text; b"" for a step from a head or an ordinal
+    heads: list[int] = field(default_factory=list)  # the step for values read under a head line, else -1
+    values: list[bytes] = field(default_factory=list)
+    lines: list[int] = field(default_factory=list)
+
+
+def _read_file(run: _Run, index: int, log: LogFile, handle: BinaryIO) -> None:
+    matcher = run.fixed
+    found = _File()
+    any_text = False
+    carry = b""  # the tail of the previous block, matched again with the next
+    base = 0  # lines before ``carry``
+    pos = 0  # where matching starts in ``carry``
+    for data, last, dropped in _lines(handle):
+        block = carry + data if carry else data
+        nul = block.find(b"\x00", len(carry))
+        if nul >= 0:
+            line = base + block.count(b"\n", 0, nul) + 1
+            raise LogError(
+                f"{log.display} holds binary data (a NUL byte on line {line}); it is not a text log",
+                file=log.display,
+                line=line,
+            )
+        if dropped:
+            run.points.damaged(log.display, base + block.count(b"\n"))
+        if matcher is None and block.strip():
+            any_text = True
+            matcher = best(block[:SNIFF_BYTES]) or (best(block) if len(block) > SNIFF_BYTES else None)
+        if matcher is None:
+            base += block.count(b"\n")
+            carry, pos = b"", 0
+            continue
+        # Matches must end before ``limit``; the rest of the block is matched again with the next.
+        limit = len(block) if last else _tail_start(block)
+        resume = limit
+        positions: list[int] = []
+        for spans in _matches(matcher.regexp, block, pos):
+            if spans[0][1] > limit:
+                resume = min(spans[0][0], limit)
+                break
+            _event(run, matcher, block, spans, found, at=positions)
+        if positions:
+            newlines = np.flatnonzero(np.frombuffer(block, dtype=np.uint8) == 10)
+            found.lines.extend((np.searchsorted(newlines, positions, side="right") + base + 1).tolist())
+        if last:
+            break
+        keep = block.rfind(b"\n", 0, resume) + 1
+        base += block.count(b"\n", 0, keep)
+        carry, pos = block[keep:], resume - keep
+    if matcher is None:
+        if any_text:
+            run.unrecognised.append(log.display)
+        return
+    run.recognised += 1
+    run.used[matcher.name] = None
+    _convert(run, index, matcher, found)
+
+
+def _tail_start(block: bytes) -> int:
+    """The start of the line holding the byte OVERLAP before the block's end (0 for a short block)."""
+    return block.rfind(b"\n", 0, len(block) - OVERLAP) + 1 if len(block) > OVERLAP else 0
+
+
+def _event(
+    run: _Run, matcher: Compiled, block: bytes, spans: list[tuple[int, int]], found: _File, *, at: list[int]
+) -> None:
+    """One match: a head line sets the step for the values after it; else a point to convert."""
+    if matcher.head and spans[matcher.head][0] >= 0:
+        a, b = spans[matcher.head]
+        printed = int(block[a:b])
+        if matcher.steps == "restarts" and run.last_head is not None and printed + run.offset <= run.last_head:
+            run.offset = run.last_head + (printed == 0)  # a counter from 0 must not land on the last step
+            run.restarts += 1
+        run.last_head = printed + (run.offset if matcher.steps == "restarts" else 0)
+        return
+    if matcher.step:
+        s, e = spans[matcher.step]
+        found.steps.append(block[s:e])
+        found.heads.append(-1)
+    elif matcher.head:
+        if run.last_head is None:
+            return  # a value before any head line has no step
+        found.steps.append(b"")
+        found.heads.append(run.last_head)
+    else:
+        found.steps.append(b"")
+        found.heads.append(-2)
+    a, b = spans[matcher.value]
+    found.values.append(block[a:b])
+    at.append(a)
+
+
+def _matches(regexp: Any, data: bytes, pos: int) -> Iterator[list[tuple[int, int]]]:
+    """Every match of ``regexp`` in ``data`` from ``pos``, as RE2's spans (group 0 first, (-1, -1)
+    for a group that did not take part). The private call skips the Python match object that the
+    public ``finditer`` builds for each match, which costs more than the match itself. ``data``
+    before ``pos`` is context: ``^`` and ``\\b`` see it."""
+    raw = regexp._regexp
+    end = len(data)
+    while pos <= end:
+        spans = raw.Match(_UNANCHORED, data, pos, end)
+        if spans[0][0] < 0:
+            return
+        yield spans
+        pos = spans[0][1] if spans[0][1] > pos else pos + 1
+
+
+def _lines(handle: BinaryIO, size: int = 0, *, once: bool = False) -> Iterator[tuple[bytes, bool, bool]]:
+    """(data, last, dropped): the file in blocks of whole lines (the last may lack its newline),
+    as UTF-8, CRLF as LF, without colour codes. A line over MAX_LINE is dropped as it streams by;
+    an empty line takes its place and ``dropped`` says the block ends with it. ``once`` reads one
+    block of ``size`` bytes (default BLOCK_BYTES) as if it were the whole file."""
+    size = size or BLOCK_BYTES
+    first = handle.read(4)
+    decoder: Any = None
+    if first.startswith(codecs.BOM_UTF8):
+        first = first[3:]
+    elif first.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        decoder = codecs.getincrementaldecoder("utf-16")(errors="replace")
+    carry = b""
+    dropping = False
+    pending = first
+    while True:
+        raw = handle.read(size)
+        chunk = pending + raw if pending else raw
+        pending = b""
+        last = not raw or once
+        if decoder is not None:
+            chunk = decoder.decode(chunk, final=last).encode("utf-8", "surrogatepass")
+        if dropping:
+            cut = chunk.find(b"\n")
+            if cut < 0 and not last:
+                continue
+            chunk = chunk[cut + 1 :] if cut >= 0 else b""
+            dropping = False
+        data = carry + chunk if carry else chunk
+        dropped = False
+        if last:
+            carry = b""
+        else:
+            cut = data.rfind(b"\n") + 1
+            if len(data) - cut > MAX_LINE:
+                dropping = dropped = True
+                data, carry = data[:cut] + b"\n", b""
+            else:
+                data, carry = data[:cut], data[cut:]
+        if b"\r" in data:
+            data = data.replace(b"\r\n", b"\n")
+        if b"\x1b" in data:
+            data = _ANSI.sub(b"", data)
+        yield data, last, dropped
+        if last:
+            return
+
+
+def _convert(run: _Run, index: int, matcher: Compiled, found: _File) -> None:
+    """Turn one file's matches into points, by the matcher's step rule."""
+    points = run.points
+    steps: list[int] = []
+    values: list[float] = []
+    lines: list[int] = []
+    labels: list[tuple[float, float]] = []
+    converted = _numbers(found.values) if found.values else []
+    for step_text, head, value, line in zip(found.steps, found.heads, converted, found.lines, strict=True):
+        if value is None:
+            points.ignored += 1
+            continue
+        if head == -2:
+            run.ordinal += 1
+            step = run.ordinal
+        elif head >= 0:
+            step = head
+        else:
+            label = parse_step(step_text)
+            if label is None:
+                run.bad_steps += 1
+                points.ignored += 1
+                continue
+            if label[1] > 1 or matcher.steps == "rounded":
+                labels.append(label)
+                steps.append(-1)  # rebuilt below
+                values.append(value)
+                lines.append(line)
+                continue
+            step = int(label[0])
+            if matcher.steps == "restarts":
+                if run.last_step is not None and step + run.offset < run.last_step:
+                    run.offset = run.last_step + (step == 0)  # a counter from 0 must not land on the last step
+                    run.restarts += 1
+                step += run.offset
+        if step > INT64_MAX:
+            points.oversized.add(step)
+            points.ignored += 1
+            continue
+        run.last_step = step
+        steps.append(step)
+        values.append(value)
+        lines.append(line)
+    if labels:
+        rebuilt = unround(labels)
+        run.rebuilt += sum(1 for _, unit in labels if unit > 1)
+        it = iter(rebuilt)
+        steps = [next(it) if s == -1 else s for s in steps]
+    keep = [i for i, s in enumerate(steps) if s <= INT64_MAX]
+    if len(keep) < len(steps):
+        for i in set(range(len(steps))) - set(keep):
+            points.oversized.add(steps[i])
+            points.ignored += 1
+        steps, values, lines = [steps[i] for i in keep], [values[i] for i in keep], [lines[i] for i in keep]
+    points.add_lists(index, steps, values, lines)
+
+
+def _numbers(texts: list[bytes]) -> list[float | None]:
+    """Each text as ``float()`` reads it (``nan``, ``inf`` too), or None. numpy converts a clean
+    list at once; any text it refuses sends the list through ``float()`` one by one."""
+    try:
+        return np.array(texts, dtype=np.bytes_).astype(np.float64).tolist()  # type: ignore[no-any-return]
+    except ValueError:
+        return [_number(t) for t in texts]
+
+
+def _number(text: bytes) -> float | None:
+    try:
+        return float(text.decode("ascii"))
+    except (ValueError, UnicodeDecodeError):
+        try:
+            return float(text.replace(b",", b"").replace(b"_", b"").decode("ascii"))
+        except (ValueError, UnicodeDecodeError):
+            return None
+
+
+def parse_step(text: bytes) -> tuple[float, float] | None:
+    """A printed step as (value, unit): ``120`` is (120, 1), ``1,000`` is (1000, 1), ``1K`` is
+    (1000, 1000) and ``2.5M`` is (2,500,000, 100,000): the unit is what the last printed digit
+    counts. None when it is not a whole number (``0.5`` with no suffix) or not a number."""
+    body = text.strip().replace(b",", b"").decode("ascii", "replace")
+    scale = _SUFFIX.get(body[-1:].upper(), 1.0) if body else 1.0
+    if scale > 1:
+        body = body[:-1]
+    try:
+        number = float(body)
+    except ValueError:
+        return None
+    if not np.isfinite(number) or number < 0:
+        return None
+    decimals = len(body.partition(".")[2])
+    unit = scale / 10**decimals
+    if unit < 1:
+        if not number.is_integer():
+            return None
+        unit = 1.0
+    return number * scale, max(unit, 1.0)
+
+
+def unround(labels: list[tuple[float, float]]) -> list[int]:
+    """Steps for printed steps, some rounded: ``(value, unit)`` as ``parse_step`` gives them.
+
+    LeRobot logs every N steps but prints 1,000 as ``1K``, and 1,200 and 1,400 as ``1K`` too. Where
+    the exact steps printed before rounding set in have a constant interval, and carrying that
+    interval on reproduces every rounded label (each within half a unit of its label), those are
+    the steps. Otherwise the points that share a label are spread evenly from it towards the next
+    label, in the order printed; a label that goes back starts again (a resumed run).
+    """
+    exact = [int(v) for v, u in labels if u == 1]
+    n = len(labels)
+    first_rounded = next((i for i, (_, u) in enumerate(labels) if u > 1), n)
+    head = [int(v) for v, _ in labels[:first_rounded]]
+    if len(head) >= 2 and all(u == 1 for _, u in labels[:first_rounded]):
+        gaps = {b - a for a, b in itertools.pairwise(head)}
+        if len(gaps) == 1 and (gap := gaps.pop()) > 0:
+            candidate = [head[0] + gap * i for i in range(n)]
+            if all(abs(c - v) <= u / 2 for c, (v, u) in zip(candidate, labels, strict=True)):
+                return candidate
+    del exact
+    out: list[int] = []
+    i = 0
+    while i < n:
+        value, unit = labels[i]
+        j = i
+        while j + 1 < n and labels[j + 1] == labels[i]:
+            j += 1
+        count = j - i + 1
+        following = labels[j + 1][0] if j + 1 < n and labels[j + 1][0] > value else value + unit
+        span = following - value
+        out.extend(int(value + span * k / count) for k in range(count))
+        i = j + 1
+    return out
