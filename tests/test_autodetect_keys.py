@@ -325,3 +325,21 @@ def test_loss_finds_total_loss_in_tensorboard_csv_and_mlflow(tmp_path: Path) -> 
         if run.format == "csv":
             assert got.step_name == "iteration"
     assert all(math.isfinite(v) for _, v in curve)
+
+
+def test_a_console_log_beside_structured_logs_is_passed_over_unless_format_says_text(
+    run_action: RunAction, workspace: Path
+) -> None:
+    """trainer_state.json, a CSV and a nanoGPT console log in one output folder: the Trainer's
+    file is read and the note names the others; ``format: text`` reads the console log."""
+    folder = mixed_folder(workspace / "out")
+    console = [f"iter {s}: loss {3.0 - s / 100:.4f}, time 12.50ms, mfu 30.00%" for s in range(30)]
+    (folder / "train.log").write_text("\n".join(["Overriding config with config/train.py:", *console]) + "\n")
+    result = run_action(path="out", **{"fail-on": "never"})
+    (run,) = result.report["runs"]
+    assert run["source"]["format"] == "trainer-state"
+    assert any(n.startswith("read trainer-state") and "text (train.log)" in n for n in run["notes"])
+    result = run_action(path="out", format="text", **{"fail-on": "never"})
+    (run,) = result.report["runs"]
+    assert run["source"]["format"] == "text" and run["source"]["files"] == ["out/train.log"]
+    assert run["curve_sampled"] == [[s, float(f"{3.0 - s / 100:.4f}")] for s in range(30)]
