@@ -116,23 +116,49 @@ def write_mlflow(folder: Path) -> None:
     client.set_terminated(run.info.run_id)
 
 
+def write_text(folder: Path) -> None:
+    """llm.c's console output (``train_gpt2cu``), with a validation line every 250 steps and a
+    warning every 1,000, as a slurm job's output file."""
+    folder.mkdir(parents=True, exist_ok=True)
+    with (folder / "slurm-1234567.out").open("w") as handle:
+        handle.write("+-----------------------+\n| Parameter | Value |\n| val_loss_every | 250 |\n")
+        batch = []
+        for step, loss in losses():
+            batch.append(
+                f"step {step:7d}/{STEPS} | loss {loss:.6f} (+nanz)| norm 1.2345 (+nanz)| lr 6.00e-04 "
+                f"| 123.45 ms | 45.6% bf16 MFU | 123456 tok/s\n"
+            )
+            if step % 250 == 0:
+                batch.append(f"val loss {loss * 1.05:.6f}\n")
+            if step % 1000 == 0:
+                batch.append("Writing model to log124M/model_00001000.bin: warning, loss scale nan skipped\n")
+            if len(batch) >= 100_000:
+                handle.write("".join(batch))
+                batch.clear()
+        handle.write("".join(batch))
+
+
+# What a user would write as ``pattern`` for the text log above.
+TEXT_PATTERN = r"(?m)^step +(?P<step>\d+)/\d+ \| loss (?P<value>\S+)"
+
 WRITERS = {
     "jsonl": write_jsonl,
     "trainer-state": write_trainer_state,
     "csv": write_csv,
     "tensorboard": write_tensorboard,
     "mlflow": write_mlflow,
+    "text": write_text,
 }
 
 
-def time_reader(workspace: Path) -> dict[str, float]:
+def time_reader(workspace: Path, pattern: str = "") -> dict[str, float]:
     """The reader alone on the workspace's run: best of 3."""
-    (source,) = discover(["run"], workspace).runs
+    (source,) = discover(["run"], workspace, log_pattern=pattern).runs
     times = []
     steps = 0
     for _ in range(3):
         start = time.perf_counter()
-        steps = len(read(source.format, source.files, ReadSpec()))
+        steps = len(read(source.format, source.files, ReadSpec(pattern=pattern)))
         times.append(time.perf_counter() - start)
     size = sum(f.path.stat().st_size for f in source.files)
     return {"seconds": min(times), "steps": steps, "files": len(source.files), "bytes": size}
@@ -145,12 +171,13 @@ def main() -> int:
     parser.add_argument("action", choices=["write", "time"])
     parser.add_argument("workspace", type=Path)
     parser.add_argument("--format", default="dlm")
+    parser.add_argument("--pattern", default="")
     args = parser.parse_args()
     if args.action == "write":
         WRITERS[args.format](args.workspace / "run")
         (args.workspace / ".complete").write_text("")
     else:
-        print(json.dumps(time_reader(args.workspace)))
+        print(json.dumps(time_reader(args.workspace, args.pattern)))
     return 0
 
 

@@ -34,7 +34,7 @@ ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "bench" / "out"
 sys.path.insert(0, str(ROOT))
 
-from bench.formats import WRITERS  # noqa: E402
+from bench.formats import TEXT_PATTERN, WRITERS  # noqa: E402
 from drift import native  # noqa: E402
 from tests import seed_reference as ref  # noqa: E402
 
@@ -230,13 +230,19 @@ def case_readers(results: list[Result]) -> list[str]:
     rows = ["| format | files | MB | reader s | reader steps/s | time vs dlm reader | action s | peak RSS MB |"]
     rows.append("|---|---:|---:|---:|---:|---:|---:|---:|")
     dlm_seconds = 0.0
-    for fmt, workspace in workspaces.items():
+    cases = [(fmt, workspace, "") for fmt, workspace in workspaces.items()]
+    cases.append(("text (`pattern`)", workspaces["text"], TEXT_PATTERN))
+    for fmt, workspace, pattern in cases:
         timed = subprocess.run(
-            [sys.executable, script, "time", str(workspace)], check=True, capture_output=True, text=True
+            [sys.executable, script, "time", str(workspace), "--pattern", pattern],
+            check=True,
+            capture_output=True,
+            text=True,
         )
         got = json.loads(timed.stdout)
         dlm_seconds = dlm_seconds or got["seconds"]
-        action = run_action(f"1M steps, {fmt}", workspace, "run", int(got["steps"]), int(got["files"]))
+        inputs = {"pattern": pattern} if pattern else {}
+        action = run_action(f"1M steps, {fmt}", workspace, "run", int(got["steps"]), int(got["files"]), **inputs)
         rows.append(
             f"| {fmt} | {got['files']:.0f} | {got['bytes'] / 1e6:.0f} | {got['seconds']:.2f} "
             f"| {got['steps'] / got['seconds']:,.0f} | {got['seconds'] / dlm_seconds:.2f}x "

@@ -287,3 +287,19 @@ def test_an_empty_filter_key_reads_alike_on_both_paths(tmp_path: Path) -> None:
     fast = jsonl.read_jsonl([LogFile(path, "log.jsonl")], spec)
     slow = jsonl.read_jsonl([LogFile(path, "log.jsonl")], spec, fast=False)
     assert (fast.steps.tolist(), fast.ignored_records) == (slow.steps.tolist(), slow.ignored_records)
+
+
+def test_a_text_fast_path_that_differs_is_caught(
+    targets: dict[str, Target], scratch: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from drift.readers import text
+
+    convert = text._convert_fast
+
+    def off_by_one(run: Any, index: int, matcher: Any, found: Any) -> bool:
+        found.values[:] = [v + b"1" if v[-1:].isdigit() else v for v in found.values]
+        return convert(run, index, matcher, found)
+
+    monkeypatch.setattr(text, "_convert_fast", off_by_one)
+    stats = run_target(targets["text"], 1, 300, scratch)
+    assert first_failure(stats) == "text: fast path vs reference: values differs"

@@ -216,6 +216,18 @@ FIXTURES: dict[str, tuple[str, list[tuple[int, float]]]] = {
         "\rEpoch 1: 100%|██████████| 10/10 [00:05<00:00,  1.95it/s, train_loss_step=1.0, v_num=0]\n",
         [(1, 2.31), (5, 1.9), (10, 1.5), (15, 1.2), (20, 1.0)],
     ),
+    "epoch, step and loss": (
+        "Epoch [1/2], Step [100/200], Loss: 0.9000\nEpoch [1/2], Step [200/200], Loss: 0.7000\n"
+        "Epoch [1/2] validation loss: 0.8\nEpoch [2/2], Step [100/200], Loss: 0.5000\n"
+        "epoch 2 | step 200 | loss 0.4\n",
+        [(100, 0.9), (200, 0.7), (300, 0.5), (400, 0.4)],  # the step counts within an epoch
+    ),
+    "step and loss": (
+        "using device cuda\n    print(f'step {step} | loss {loss:.4f}')\nstep 0 | loss 10.9 | lr 0.0\n"
+        "step 0 | val loss 10.8\nstep 0: train loss 10.87, val loss 10.86\nStep 10, Loss: 8.25, lr 1e-4\n"
+        "[iter 20] loss=7.5\nIteration 30/100 - train_loss: nan\n",
+        [(0, 10.9), (10, 8.25), (20, 7.5), (30, math.inf)],
+    ),
 }
 
 
@@ -361,9 +373,8 @@ def test_pattern_reads_what_no_recogniser_knows(tmp_path: Path) -> None:
         read(path)
     curve = read(path, ReadSpec(pattern=r"\[it (?P<step>\d+)\] objective=(?P<value>\S+)"))
     assert curve_of(curve) == [(10, 3.5), (20, 3.25)]
-    assert (
-        discover(["run"], tmp_path, pattern=r"\[it (?P<step>\d+)\] objective=(?P<value>\S+)").runs[0].format == "text"
-    )
+    found = discover(["run"], tmp_path, log_pattern=r"\[it (?P<step>\d+)\] objective=(?P<value>\S+)")
+    assert found.runs[0].format == "text"
 
 
 def test_a_multi_line_pattern_matches_across_block_boundaries(tmp_path: Path) -> None:

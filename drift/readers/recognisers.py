@@ -112,6 +112,21 @@ RECOGNISERS: tuple[Recogniser, ...] = (
         steps="restarts",
         example="Epoch 0:  45%|████▌     | 45/100 [00:10<00:12,  4.50it/s, loss=0.231, v_num=0]",
     ),
+    # Hand-written training loops (nanoGPT-style scripts, diffusion LMs, tutorials). Listed last: a
+    # trainer's own recogniser wins a tie. A step counted within an epoch starts again each epoch.
+    Recogniser(
+        "epoch, step and loss",
+        rb"(?i)\bepoch[ :=\[]*[0-9]+(?:/[0-9]+)?\]?[ ,|:\t-]+(?:step|iter(?:ation)?|batch)[ :=\[]*(?P<step>[0-9]+)"
+        rb"(?:/[0-9]+)?\]?[ ,|:\t-]+(?:train_)?loss[ :=]+" + _V,
+        steps="restarts",
+        example="Epoch [1/10], Step [100/600], Loss: 0.2154",
+    ),
+    Recogniser(
+        "step and loss",
+        rb"(?mi)^[^\w\n]{0,4}(?:step|iter(?:ation)?)[ :=\[]*(?P<step>[0-9]+)(?:/[0-9]+)?\]?"
+        rb"[ ,|:\t-]+(?:train_)?loss[ :=]+" + _V,
+        example="step 100 | loss 3.2100 | lr 6.0e-04 | 45.2ms",
+    ),
 )
 
 

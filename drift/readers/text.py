@@ -42,11 +42,12 @@ SNIFF_BYTES = 1 << 20  # how much of a file picks its recogniser
 _ANSI = re2.compile(rb"\x1b\[[0-9;?]*[ -/]*[@-~]")
 _UNANCHORED = re2._re2.RE2.Anchor.UNANCHORED
 _SUFFIX = {"K": 1e3, "M": 1e6, "B": 1e9, "T": 1e12, "Q": 1e15}
+_FLOAT_TEXT = b"0123456789.eE+-nNaAiIfFtTyY"  # numpy and float() agree on numbers made of these (tested)
 # What ``loss`` may mean for a console log: the trainers print their training loss under these names.
 LOSS_NAMES = frozenset({"loss", "train_loss", "train/loss", "total_loss", "trl", "act_loss", "train/crossentropyloss"})
 
 
-def read_text(files: Sequence[LogFile], spec: ReadSpec) -> Curve:
+def read_text(files: Sequence[LogFile], spec: ReadSpec, *, fast: bool = True) -> Curve:
     if spec.pattern:
         try:
             chosen: Compiled | None = user_pattern(spec.pattern)
@@ -60,7 +61,7 @@ def read_text(files: Sequence[LogFile], spec: ReadSpec) -> Curve:
                 "to a regular expression with (?P<step>...) and (?P<value>...) groups",
                 file=files[0].display if files else None,
             )
-    run = _Run(chosen)
+    run = _Run(chosen, fast=fast)
     for index, log in enumerate(files):
         try:
             with log.path.open("rb") as handle:
@@ -82,13 +83,13 @@ def sniff(path: Path, pattern: str) -> bool:
     set, finds a training line in its first MiB."""
     try:
         with path.open("rb") as handle:
+            if not pattern:
+                return _recognise(handle) is not None
             data, _, _ = next(_lines(handle, SNIFF_BYTES, once=True))
     except (OSError, StopIteration):
         return False
     if b"\x00" in data:
         return False
-    if not pattern:
-        return best(data) is not None
     try:
         matcher = user_pattern(pattern)
     except ValueError:
@@ -101,6 +102,7 @@ class _Run:
     """What the files of one run have given so far, and the step state that carries across them."""
 
     fixed: Compiled | None  # the user's pattern, else None: each file picks its recogniser
+    fast: bool = True  # whole-array conversion where it applies; False: the reference loop only
     points: Points = field(default_factory=Points)
     used: dict[str, None] = field(default_factory=dict)  # recognisers used, in order
     recognised: int = 0
@@ -134,14 +136,17 @@ class _Run:
 class _File:
     """Matches of one file, before their steps and values are converted."""
 
-    steps: list[bytes] = field(default_factory=list)  # the step text; b"" for a step from a head or an ordinal
-    heads: list[int] = field(default_factory=list)  # the step for values read under a head line, else -1
+    steps: list[bytes] = field(default_factory=list)  # the printed steps, when the matcher has a step group
+    heads: list[int] = field(default_factory=list)  # head-line matchers: the step each value belongs to
     values: list[bytes] = field(default_factory=list)
     lines: list[int] = field(default_factory=list)
 
 
 def _read_file(run: _Run, index: int, log: LogFile, handle: BinaryIO) -> None:
-    matcher = run.fixed
+    # The recogniser is chosen on the file's first MiB, whatever the block size; only a file whose
+    # first MiB holds no training line goes on looking, block by block.
+    matcher = run.fixed or _recognise(handle)
+    handle.seek(0)
     found = _File()
     any_text = False
     carry = b""  # the tail of the previous block, matched again with the next
@@ -159,9 +164,9 @@ def _read_file(run: _Run, index: int, log: LogFile, handle: BinaryIO) -> None:
             )
         if dropped:
             run.points.damaged(log.display, base + block.count(b"\n"))
-        if matcher is None and block.strip():
-            any_text = True
-            matcher = best(block[:SNIFF_BYTES]) or (best(block) if len(block) > SNIFF_BYTES else None)
+        any_text = any_text or bool(block.strip())
+        if matcher is None and len(block) > SNIFF_BYTES:
+            matcher = best(block)
         if matcher is None:
             base += block.count(b"\n")
             carry, pos = b"", 0
@@ -170,11 +175,26 @@ def _read_file(run: _Run, index: int, log: LogFile, handle: BinaryIO) -> None:
         limit = len(block) if last else _tail_start(block)
         resume = limit
         positions: list[int] = []
-        for spans in _matches(matcher.regexp, block, pos):
-            if spans[0][1] > limit:
-                resume = min(spans[0][0], limit)
-                break
-            _event(run, matcher, block, spans, found, at=positions)
+        if matcher.head:
+            for spans in _matches(matcher.regexp, block, pos):
+                if spans[0][1] > limit:
+                    resume = min(spans[0][0], limit)
+                    break
+                _event(run, matcher, block, spans, found, at=positions)
+        else:  # the common case, kept to a few operations per match
+            step, value = matcher.step, matcher.value
+            steps, values = found.steps.append, found.values.append
+            at = positions.append
+            for spans in _matches(matcher.regexp, block, pos):
+                if spans[0][1] > limit:
+                    resume = min(spans[0][0], limit)
+                    break
+                a, b = spans[value]
+                values(block[a:b])
+                at(a)
+                if step:
+                    c, d = spans[step]
+                    steps(block[c:d])
         if positions:
             newlines = np.flatnonzero(np.frombuffer(block, dtype=np.uint8) == 10)
             found.lines.extend((np.searchsorted(newlines, positions, side="right") + base + 1).tolist())
@@ -189,7 +209,13 @@ def _read_file(run: _Run, index: int, log: LogFile, handle: BinaryIO) -> None:
         return
     run.recognised += 1
     run.used[matcher.name] = None
-    _convert(run, index, matcher, found)
+    if not (run.fast and _convert_fast(run, index, matcher, found)):
+        _convert(run, index, matcher, found)
+
+
+def _recognise(handle: BinaryIO) -> Compiled | None:
+    data, _, _ = next(_lines(handle, SNIFF_BYTES, once=True))
+    return None if b"\x00" in data else best(data)
 
 
 def _tail_start(block: bytes) -> int:
@@ -209,18 +235,14 @@ def _event(
             run.restarts += 1
         run.last_head = printed + (run.offset if matcher.steps == "restarts" else 0)
         return
-    if matcher.step:
+    if matcher.step and spans[matcher.step][0] >= 0:
         s, e = spans[matcher.step]
         found.steps.append(block[s:e])
         found.heads.append(-1)
-    elif matcher.head:
-        if run.last_head is None:
-            return  # a value before any head line has no step
-        found.steps.append(b"")
-        found.heads.append(run.last_head)
+    elif run.last_head is None:
+        return  # a value before any head line has no step
     else:
-        found.steps.append(b"")
-        found.heads.append(-2)
+        found.heads.append(run.last_head)
     a, b = spans[matcher.value]
     found.values.append(block[a:b])
     at.append(a)
@@ -296,8 +318,11 @@ def _convert(run: _Run, index: int, matcher: Compiled, found: _File) -> None:
     values: list[float] = []
     lines: list[int] = []
     labels: list[tuple[float, float]] = []
-    converted = _numbers(found.values) if found.values else []
-    for step_text, head, value, line in zip(found.steps, found.heads, converted, found.lines, strict=True):
+    converted = [_number(v) for v in found.values]
+    count = len(converted)
+    step_texts = found.steps if matcher.step else [b""] * count
+    heads = found.heads if matcher.head else [-1 if matcher.step else -2] * count
+    for step_text, head, value, line in zip(step_texts, heads, converted, found.lines, strict=True):
         if value is None:
             points.ignored += 1
             continue
@@ -337,6 +362,8 @@ def _convert(run: _Run, index: int, matcher: Compiled, found: _File) -> None:
         run.rebuilt += sum(1 for _, unit in labels if unit > 1)
         it = iter(rebuilt)
         steps = [next(it) if s == -1 else s for s in steps]
+        if steps:
+            run.last_step = steps[-1]
     keep = [i for i, s in enumerate(steps) if s <= INT64_MAX]
     if len(keep) < len(steps):
         for i in set(range(len(steps))) - set(keep):
@@ -346,13 +373,34 @@ def _convert(run: _Run, index: int, matcher: Compiled, found: _File) -> None:
     points.add_lists(index, steps, values, lines)
 
 
-def _numbers(texts: list[bytes]) -> list[float | None]:
-    """Each text as ``float()`` reads it (``nan``, ``inf`` too), or None. numpy converts a clean
-    list at once; any text it refuses sends the list through ``float()`` one by one."""
+def _convert_fast(run: _Run, index: int, matcher: Compiled, found: _File) -> bool:
+    """``_convert`` on whole arrays, for files whose every value converts and whose steps are plain
+    whole numbers that only go up within a restart-free file; False leaves the file to ``_convert``
+    (the tests hold the two equal)."""
+    count = len(found.values)
+    if count == 0 or matcher.head or b"".join(found.values).translate(None, _FLOAT_TEXT):
+        return False
     try:
-        return np.array(texts, dtype=np.bytes_).astype(np.float64).tolist()  # type: ignore[no-any-return]
-    except ValueError:
-        return [_number(t) for t in texts]
+        values = np.array(found.values, dtype=np.bytes_).astype(np.float64)
+        if matcher.step:
+            steps = np.array(found.steps, dtype=np.bytes_).astype(np.int64)
+        else:
+            steps = np.arange(run.ordinal + 1, run.ordinal + count + 1, dtype=np.int64)
+    except (ValueError, OverflowError):
+        return False
+    if matcher.step:
+        texts = b"".join(found.steps)
+        if not texts.isdigit() or max(map(len, found.steps)) > 18:  # signs, spaces, suffixes: parse_step's
+            return False
+        if matcher.steps == "restarts":
+            if np.any(steps[1:] < steps[:-1]) or (run.last_step is not None and steps[0] + run.offset < run.last_step):
+                return False
+            steps = steps + run.offset
+    else:
+        run.ordinal += count
+    run.last_step = int(steps[-1])
+    run.points.add(index, steps, values, np.asarray(found.lines, dtype=np.int64))
+    return True
 
 
 def _number(text: bytes) -> float | None:
@@ -416,6 +464,10 @@ def unround(labels: list[tuple[float, float]]) -> list[int]:
         while j + 1 < n and labels[j + 1] == labels[i]:
             j += 1
         count = j - i + 1
+        if unit == 1:  # an exact step printed again is a repeated step, not a rounded one
+            out.extend([int(value)] * count)
+            i = j + 1
+            continue
         following = labels[j + 1][0] if j + 1 < n and labels[j + 1][0] > value else value + unit
         span = following - value
         out.extend(int(value + span * k / count) for k in range(count))

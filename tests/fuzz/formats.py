@@ -823,6 +823,9 @@ def clean_logs(rng: random.Random, fmt: str, points: Sequence[tuple[int, float]]
     if fmt == "csv":
         body = "epoch,step,train_loss_step\n" + "".join(f"0,{s},{num(v)}\n" for s, v in points)
         return [("metrics.csv", body.encode())]
+    if fmt.startswith("text"):
+        body = "".join(f"step {s:4d}/{len(points)} | loss {num(v)} (+nanz)| norm 1.0\n" for s, v in points)
+        return [("slurm-7.out", ("config dump\nval loss 3.0\n" + body).encode())]
     body = "".join(f"{1700000000000 + i} {num(v)} {s}\n" for i, (s, v) in enumerate(points))
     return [("meta.yaml", b"run_name: fuzz\n"), ("metrics/train/loss", body.encode())]
 
@@ -836,3 +839,99 @@ def _f32(value: float) -> bytes:
 
 
 Generator = Callable[[random.Random], bytes]
+
+
+# --- console text logs --------------------------------------------------------------------------
+
+_CONSOLE_LINES = (
+    "step {s:4d}/{n} | loss {v} (+nanz)| norm 1.2 (+nanz)| lr 6.00e-04 | 12.3 ms",
+    "step {s}: train loss {v} (took 12.5 ms)",
+    "step:{s}/{n} train_loss:{v} train_time:{s}ms step_avg:nanms",
+    "step:{s}/{n} val_loss:{v} train_time:1ms",
+    "s:{s} trl:{v} lr:0.0018",
+    "s:{s} tel:{v}",
+    "INFO\t[step={s}/{n},epoch=0]",
+    "    train/CrossEntropyLoss={v}",
+    "    train/Perplexity=83,461",
+    "[11/17 15:16:42] d2.utils.events INFO:  eta: 0:01:00  iter: {s}  total_loss: {v}  loss_cls: 0.2",
+    "epoch: 0|step: {s}|ppo_ep: 1|act_loss: {v}|cri_loss: 0.1|unsuper_loss: 0.0",
+    "INFO ts/train.py:1 step:{k} smpl:{k} ep:1 epch:0.1 loss:{v} grdn:1.0",
+    "iter {s}: loss {v}, time 12.34ms, mfu 30.00%",
+    "step {s}: train loss {v}, val loss {v}",
+    "{{'loss': {v}, 'grad_norm': 1.9, 'learning_rate': 4.9e-05, 'epoch': 0.3}}",
+    "{{'eval_loss': {v}, 'epoch': 0.3}}",
+    "Epoch {s}/{n}",
+    "{s}/{n} [==============================] - 5s 3ms/step - loss: {v} - val_loss: {v}",
+    "Epoch 0:  45%|████▌     | {s}/{n} [00:10<00:12,  4.50it/s, loss={v}, v_num=0]",
+    "Traceback (most recent call last):",
+    "    # Avoid Inf/NaN error",
+    "val loss {v}",
+)
+
+
+def _console_value(rng: random.Random) -> str:
+    roll = rng.random()
+    if roll < 0.6:
+        return float_text(rng, rng.uniform(-5, 20))
+    return rng.choice(("nan", "inf", "-inf", "NaN", "nanz", "1e400", "-0.0", "1.", ".5", "1e-3", "x", "", "1,234.5"))
+
+
+def _console_step(rng: random.Random, s: int) -> str:
+    roll = rng.random()
+    if roll < 0.85:
+        return str(s)
+    return rng.choice((f"{s}K", f"{s / 10:.1f}M", "99999999999999999999", "-1", f"{s:,}", "0"))
+
+
+def console_log(rng: random.Random) -> bytes:
+    """A console log: training lines of one or several trainers, noise, redraws and damage."""
+    templates = rng.sample(_CONSOLE_LINES, rng.randint(1, 4))
+    n = rng.randint(1, 60)
+    lines: list[str] = []
+    for s in range(rng.choice((0, 1)), n + 1):
+        if rng.random() < 0.05:
+            s = rng.randint(0, n)  # a resumed or restarted counter
+        template = rng.choice(templates)
+        value = _console_value(rng)
+        lines.append(template.format(s=s, n=n, v=value, k=_console_step(rng, s)))
+        if rng.random() < 0.1:
+            lines.append(hostile_text(rng, 30))
+    ends = rng.choice(("\n", "\r\n", "\r"))
+    text = ends.join(lines) + (ends if rng.random() < 0.8 else "")
+    if rng.random() < 0.1:
+        text = text.replace("step", "\x1b[1;32mstep\x1b[0m")
+    roll = rng.random()
+    if roll < 0.08:
+        return b"\xff\xfe" + text.encode("utf-16-le", "surrogatepass")
+    if roll < 0.12:
+        return b"\xfe\xff" + text.encode("utf-16-be", "surrogatepass")
+    data = text.encode("utf-8", "surrogatepass")
+    return (b"\xef\xbb\xbf" + data) if roll < 0.18 else data
+
+
+# Fixed expressions the pattern target reads hostile logs with: one line, several lines, dot-all.
+TEXT_PATTERNS = (
+    r"step (?P<step>\S+) loss (?P<value>\S+)",
+    r"(?m)^== (?P<step>[0-9.,]+[KM]?)\n(?:[^=\n][^\n]*\n)*?loss=(?P<value>[^ \n]+)",
+    r"(?s)it=(?P<step>\d+).*?v=(?P<value>[-+.\deEnaif]+)",
+)
+
+
+def pattern_log(rng: random.Random) -> bytes:
+    """Lines for the fixed patterns above, mixed with hostile text and long runs of near-matches."""
+    parts: list[str] = []
+    for s in range(rng.randint(0, 40)):
+        roll = rng.random()
+        value = _console_value(rng)
+        if roll < 0.3:
+            parts.append(f"step {_console_step(rng, s)} loss {value}")
+        elif roll < 0.55:
+            parts.append(f"== {_console_step(rng, s)}\n" + "noise\n" * rng.randint(0, 3) + f"loss={value}")
+        elif roll < 0.75:
+            parts.append(f"it={s} " + "x" * rng.randint(0, 50) + f" v={value}")
+        elif roll < 0.85:
+            parts.append(rng.choice(("a" * 500, "step " * 200, "== " * 100, "it=1 " * 100)))
+        else:
+            parts.append(hostile_text(rng, 40))
+    text = "\n".join(parts) + ("\n" if rng.random() < 0.7 else "")
+    return text.encode("utf-8", "surrogatepass")

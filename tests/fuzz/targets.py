@@ -1,6 +1,7 @@
 """What each input is fed to, and what must hold.
 
-Readers (``dlm``, ``jsonl``, ``trainer-state``, ``tensorboard``, ``csv``, ``mlflow``): only
+Readers (``dlm``, ``jsonl``, ``trainer-state``, ``tensorboard``, ``csv``, ``mlflow``, ``text``, and
+``text-pattern``: hostile console logs read with a fixed ``pattern``): only
 ``LogError`` may escape; the curve is consistent (steps strictly increasing int64, float64 values
 with no NaN and +inf the only non-finite, per-point arrays of one length, positions inside the
 files); the compiled fast path, the pure-Python reference (``fast=False``) and the fast path with
@@ -39,7 +40,7 @@ import numpy as np
 from drift import ghactions
 from drift.curve import Curve
 from drift.errors import ConfigError, LogError
-from drift.readers import csvlog, jsonl, read, tensorboard, trainer_state
+from drift.readers import csvlog, jsonl, read, tensorboard, text, trainer_state
 from drift.readers.common import LogFile, ReadSpec
 from tests.conftest import parse_output_file, workflow_commands
 from tests.fuzz import formats
@@ -47,7 +48,7 @@ from tests.fuzz.corpus import Corpus, cap
 from tests.fuzz.engine import Case, Target, Violation
 from tests.fuzz.mutate import hostile_text, mutate
 
-READERS = ("dlm", "jsonl", "trainer-state", "tensorboard", "csv", "mlflow")
+READERS = ("dlm", "jsonl", "trainer-state", "tensorboard", "csv", "mlflow", "text", "text-pattern")
 UNITS = {"trainer-state": "entry", "tensorboard": "record"}
 
 
@@ -70,6 +71,10 @@ LIMITS: dict[str, tuple[tuple[Any, str, tuple[int, ...]], ...]] = {
     ),
     "csv": ((csvlog, "BLOCK_BYTES", (1, 7, 41, 4096)), (csvlog, "PIECE_BYTES", (1, 16, 64))),
     "mlflow": ((csvlog, "BLOCK_BYTES", (1, 7, 41, 4096)), (csvlog, "PIECE_BYTES", (1, 16, 64))),
+    # The recognisers match within a line, so any overlap will do; a pattern spanning lines needs
+    # the overlap to hold its longest match, which the default's 64 KiB does for these inputs.
+    "text": ((text, "BLOCK_BYTES", (1, 7, 64, 4096)), (text, "OVERLAP", (0, 1, 16, 300))),
+    "text-pattern": ((text, "BLOCK_BYTES", (1, 7, 64, 4096)),),
 }
 _BYTE_LIMITS = {"CHUNK_BYTES", "BLOCK_BYTES", "PIECE_BYTES"}
 
@@ -90,6 +95,8 @@ def limits(fmt: str, values: dict[str, int]) -> Iterator[None]:
 
 def _reference(fmt: str, files: Sequence[LogFile], spec: ReadSpec) -> Curve:
     """The pure-Python reading (``fast=False``), the reference the fast paths are held to."""
+    if fmt.startswith("text"):
+        return text.read_text(files, spec, fast=False)
     if fmt == "dlm":
         return jsonl.read_jsonl(files, replace(jsonl.DLM, metric=spec.metric), fast=False, format="dlm")
     if fmt == "jsonl":
@@ -217,8 +224,12 @@ class ReaderTarget:
             record_filter = list(spec_filter) if spec_filter else None
         elif fmt == "csv":
             step_key = _spec_text(rng, formats.STEP_KEYS)
+        elif fmt.startswith("text"):
+            metric = "loss" if rng.random() < 0.9 else _spec_text(rng, formats.METRICS)
         files = self._files(rng, metric, step_key, record_filter)
         case: Case = {"files": files, "metric": metric, "step_key": step_key, "filter": record_filter}
+        if fmt == "text-pattern":
+            case["pattern"] = rng.choice(formats.TEXT_PATTERNS)
         if fmt == "mlflow":
             case["meta"] = self._seeded(rng, "meta", formats.mlflow_meta) if rng.random() < 0.7 else None
             case["tag"] = rng.choice((b"qb\n", b"", b"\xff\x00name", b"a" * 300)) if rng.random() < 0.3 else None
@@ -273,6 +284,9 @@ class ReaderTarget:
             elif fmt == "csv":
                 data = self._seeded(rng, "csv", lambda r: formats.csv_log(r, step_key, metric))
                 out.append({"path": f"version_{i}/metrics.csv", "data": data, "key": ""})
+            elif fmt.startswith("text"):
+                data = self._seeded(rng, fmt, formats.console_log if fmt == "text" else formats.pattern_log)
+                out.append({"path": f"slurm-{i}.out", "data": data, "key": ""})
             else:
                 key = rng.choice((metric, *formats.MLFLOW_KEYS)) if i else rng.choice((metric, "train/loss", "loss"))
                 # A key is a path under metrics/: no NUL, no empty, "." or ".." segment, none too long.
@@ -317,17 +331,18 @@ class ReaderTarget:
         files, run_dir = self._write(scratch, case)
         record_filter = case["filter"]
         chosen = (record_filter[0], record_filter[1]) if record_filter else None
-        spec = ReadSpec(case["metric"], case["step_key"], chosen)
+        spec = ReadSpec(case["metric"], case["step_key"], chosen, case.get("pattern", ""))
         contents = {item["path"]: item["data"] for item in case["files"]}
-        fast = reading(lambda: read(fmt, files, spec), list(contents))
+        kind = "text" if fmt.startswith("text") else fmt  # the format read and reported
+        fast = reading(lambda: read(kind, files, spec), list(contents))
         if not isinstance(fast, tuple):
-            check_curve(fast, fmt, contents)
+            check_curve(fast, kind, contents)
         reference = reading(lambda: _reference(fmt, files, spec), list(contents))
         if not isinstance(reference, tuple):
-            check_curve(reference, fmt, contents)
+            check_curve(reference, kind, contents)
         same(fast, reference, "fast path vs reference")
         with limits(fmt, case["limits"]):
-            small = reading(lambda: read(fmt, files, spec), list(contents))
+            small = reading(lambda: read(kind, files, spec), list(contents))
         same(small, reference, "small buffers vs reference")
         if fmt == "mlflow":
             check_run_name(run_dir)
@@ -664,13 +679,14 @@ def _files_for(rng: random.Random, fmt: str, corpus: Corpus) -> list[tuple[bytes
     """A run of ``fmt``: (path relative to the run folder, bytes), clean or damaged."""
     if rng.random() < 0.5:
         return [(p.encode(), d) for p, d in formats.clean_logs(rng, fmt, formats.curve(rng, rng.choice((3, 15, 40))))]
-    kind = {"dlm": "jsonl"}.get(fmt, fmt)
+    kind = {"dlm": "jsonl", "text-pattern": "text"}.get(fmt, fmt)
     makers: dict[str, Callable[[random.Random], bytes]] = {
         "jsonl": lambda r: formats.jsonl_log(r, "step", "loss", ("type", "step") if fmt == "dlm" else None),
         "trainer-state": lambda r: formats.trainer_state_doc(r, "loss"),
         "tensorboard": formats.event_file,
         "csv": lambda r: formats.csv_log(r, "step", "loss"),
         "mlflow": formats.mlflow_metric,
+        "text": formats.console_log,
     }
     seeds = corpus.pool(kind)
     data = makers[kind](rng) if rng.random() < 0.5 or not seeds else rng.choice(seeds)
@@ -684,7 +700,8 @@ def _files_for(rng: random.Random, fmt: str, corpus: Corpus) -> list[tuple[bytes
         "tensorboard": [b"events.out.tfevents." + hostile],
         "csv": [b"metrics.csv", hostile + b".csv", b"training.log"],
         "mlflow": [b"metrics/" + hostile, b"metrics/train/loss"],
-    }[fmt]
+        "text": [hostile + b".log", b"slurm-1.out", b"train.txt", b"job.err"],
+    }["text" if kind == "text" else fmt]
     out = [(rng.choice(names), data)]
     if fmt == "mlflow":
         out.append((b"meta.yaml", formats.mlflow_meta(rng)))
