@@ -444,8 +444,9 @@ def _header(handle: BinaryIO, log: LogFile, spec: ReadSpec) -> tuple[_Header, by
     step = _step_column(stripped, spec.step_key)
     if step is None:
         raise LogError(
-            f"the header (line 1) of {shown} has no step or epoch column; columns found: "
-            f"{listing(clean(n) for n in stripped)}. {example.capitalize()}",
+            f"the header (line 1) of {shown} has no step or epoch column (nor {clean(spec.step_key or 'global_step')}"
+            f" or another usual step name); columns found: {listing(clean(n) for n in stripped)}. Set step-key "
+            f"to the step column; {example}",
             file=shown,
             line=1,
         )
