@@ -343,3 +343,14 @@ def test_a_console_log_beside_structured_logs_is_passed_over_unless_format_says_
     (run,) = result.report["runs"]
     assert run["source"]["format"] == "text" and run["source"]["files"] == ["out/train.log"]
     assert run["curve_sampled"] == [[s, float(f"{3.0 - s / 100:.4f}")] for s in range(30)]
+
+
+def test_hostile_names_of_passed_over_candidates_stay_text(run_action: RunAction, workspace: Path) -> None:
+    folder = workspace / "out"
+    writers.trainer_state(folder, writers.decaying(30))
+    write_jsonl(folder / "<img src=x onerror=alert(1)>\n::warning::pwned.jsonl", [{"step": 1, "loss": 1.0}])
+    result = run_action(path="out", **{"fail-on": "never"})
+    (run,) = result.report["runs"]
+    assert any("<img src=x onerror=alert(1)>\n::warning::pwned.jsonl" in n for n in run["notes"])
+    assert "<img" not in result.summary
+    assert not any("pwned" in message for _, _, message in result.commands)
