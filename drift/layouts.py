@@ -221,38 +221,25 @@ def walk(
     for _ in range(depth):
         below: list[Path] = []
         for folder in level:
-            runs: list[Layout] = []
             for child in _subfolders(folder):
                 seen += 1
                 if seen > budget:
-                    return found + training_split(runs), True
+                    return found, True
                 layout = detect_folder(child, allowed, pattern)
                 if layout is not None:
-                    runs.append(layout)
+                    found.append(layout)
                 elif not child.name.startswith("."):
                     below.append(child)
-            found += training_split(runs)
         level = below
     return found, False
 
 
-def training_split(siblings: list[Layout]) -> list[Layout]:
-    """Sibling runs named for data splits, with a training one among them, are that training run
-    (the others are evaluation curves of the same run); it notes the splits passed over."""
-    if not any(run.folder.name.casefold() in TRAIN_SPLITS for run in siblings):
-        return siblings
-    passed = [run.folder.name for run in siblings if run.folder.name.casefold() in OTHER_SPLITS]
-    if not passed:
-        return siblings
-    kept = []
-    for run in siblings:
-        split = run.folder.name.casefold()
-        if split in TRAIN_SPLITS:
-            note = f"read the training split {run.folder.name}; passed over the splits beside it: {', '.join(passed)}"
-            kept.append(replace(run, notes=(*run.notes, note)))
-        elif split not in OTHER_SPLITS:
-            kept.append(run)
-    return kept
+def other_splits(folders: list[Path]) -> tuple[Path | None, list[Path]]:
+    """Among sibling run folders: the training split and the other splits beside it (a writer per
+    data split), or (None, []) when they are not split folders with a training one."""
+    train = [f for f in folders if f.name.casefold() in TRAIN_SPLITS]
+    others = sorted((f for f in folders if f.name.casefold() in OTHER_SPLITS), key=lambda f: f.name)
+    return (train[0], others) if train and others else (None, [])
 
 
 def _subfolders(folder: Path) -> Iterator[Path]:

@@ -354,3 +354,29 @@ def test_hostile_names_of_passed_over_candidates_stay_text(run_action: RunAction
     assert any("<img src=x onerror=alert(1)>\n::warning::pwned.jsonl" in n for n in run["notes"])
     assert "<img" not in result.summary
     assert not any("pwned" in message for _, _, message in result.commands)
+
+
+def test_a_wildcard_finds_the_training_split_below_each_matched_folder(tmp_path: Path) -> None:
+    """``path: runs/*`` (the README's usage) on run folders whose event files sit in logs/<split>/."""
+    summary_writer_layout(tmp_path / "runs" / "a")
+    summary_writer_layout(tmp_path / "runs" / "b")
+    (tmp_path / "runs" / "empty").mkdir()
+    found = discover(["runs/*"], tmp_path)
+    assert [(run.name, run.format) for run in found.runs] == [
+        ("runs/a/logs/training", "tensorboard"),
+        ("runs/b/logs/training", "tensorboard"),
+    ]
+    assert found.ignored == 1  # runs/empty: nothing below it
+
+
+def test_matches_of_a_recursive_wildcard_are_not_searched_again(tmp_path: Path) -> None:
+    summary_writer_layout(tmp_path / "runs" / "a")
+    found = discover(["runs/**/"], tmp_path)  # every folder is a match; the training split is one
+    assert [run.name for run in found.runs] == ["runs/a/logs/training"]
+
+
+def test_a_split_named_without_wildcards_is_still_read(tmp_path: Path) -> None:
+    summary_writer_layout(tmp_path / "exp")
+    found = discover(["exp/logs/training", "exp/logs/validation"], tmp_path)
+    assert [run.name for run in found.runs] == ["exp/logs/training", "exp/logs/validation"]
+    assert all(not run.notes for run in found.runs)
