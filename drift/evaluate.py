@@ -20,7 +20,8 @@ def no_logs_message(patterns: tuple[str, ...]) -> str:
     return (
         f"No training logs found for path {shown} (relative to the workspace). Check that the training "
         "job's logs were downloaded (actions/download-artifact) and that path points at run folders or log "
-        "files (dlm stores, trainer_state.json, TensorBoard event files, CSV, MLflow runs or JSON lines); "
+        "files (dlm stores, trainer_state.json, TensorBoard event files, CSV, MLflow runs, JSON lines or "
+        "console logs); "
         "set if-no-logs: warn or ignore to allow this."
     )
 

@@ -43,7 +43,7 @@ LOOKS_FOR = {
     "csv": "metrics.csv, *.csv, or *.log/*.txt with a CSV header",
     "mlflow": "meta.yaml with metrics/",
     "jsonl": "*.jsonl, or *.json/*.log/*.txt of JSON lines",
-    "text": "*.log/*.txt/*.out/*.err console output of a known trainer, or lines matching pattern",
+    "text": "recognised console-log (*.log, *.txt, *.out, *.err)",
 }
 
 

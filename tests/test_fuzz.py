@@ -294,12 +294,12 @@ def test_a_text_fast_path_that_differs_is_caught(
 ) -> None:
     from drift.readers import text
 
-    convert = text._convert_fast
+    convert = text._block_arrays
 
-    def off_by_one(run: Any, index: int, matcher: Any, found: Any) -> bool:
-        found.values[:] = [v + b"1" if v[-1:].isdigit() else v for v in found.values]
-        return convert(run, index, matcher, found)
+    def off_by_one(steps: Any, values: Any) -> Any:
+        got = convert(steps, values)
+        return None if got is None else (got[0], got[1] + 1.0)
 
-    monkeypatch.setattr(text, "_convert_fast", off_by_one)
+    monkeypatch.setattr(text, "_block_arrays", off_by_one)
     stats = run_target(targets["text"], 1, 300, scratch)
     assert first_failure(stats) == "text: fast path vs reference: values differs"

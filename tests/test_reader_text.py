@@ -23,7 +23,7 @@ from drift.discovery import discover
 from drift.errors import ConfigError, LogError
 from drift.readers import text as text_reader
 from drift.readers.common import LogFile, ReadSpec
-from drift.readers.recognisers import RECOGNISERS
+from drift.readers.recognisers import RECOGNISERS, user_pattern
 from drift.readers.text import parse_step, read_text, unround
 from tests.conftest import RunAction
 
@@ -501,3 +501,19 @@ def test_the_action_reads_a_console_log_with_pattern(run_action: RunAction, work
     assert unknown.report["runs"][0]["verdict"] == "error"
     assert "no line of runs/custom/train.log looks like the console output" in unknown.report["runs"][0]["message"]
     assert not any(c[2] == "x" for c in unknown.commands + result.commands)
+
+
+def test_the_readme_pattern_examples_read_their_lines() -> None:
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
+    section = readme.split("### My log is not recognised", 1)[1].split("\n## ", 1)[0]
+    rows = re.findall(r"^\| `(.+?)`(?: then, on the next line, `(.+?)`)?[^|]* \| `(.+)` \|$", section, re.M)
+    assert len(rows) == 3
+    for first, second, pattern in rows:
+        line = first + ("\n" + second if second else "") + "\n"
+        matcher = user_pattern(pattern)
+        spans = next(text_reader._matches(matcher.regexp, line.encode(), 0))
+        assert spans[matcher.step][0] >= 0 and spans[matcher.value][0] >= 0, pattern
+    yaml_pattern = re.search(r"pattern: '(.+)'", section)
+    assert yaml_pattern is not None
+    line = b"[2024-06-01 12:00:00] it=1200 objective=2.3401 lr=3e-4"
+    assert user_pattern(yaml_pattern.group(1)).regexp.search(line) is not None

@@ -29,7 +29,7 @@ from typing import Any, BinaryIO
 import numpy as np
 import re2  # type: ignore[import-untyped]
 
-from drift.curve import Curve
+from drift.curve import Curve, FloatArray, IntArray
 from drift.errors import LogError
 from drift.readers.common import INT64_MAX, LogFile, Points, ReadSpec, finish
 from drift.readers.recognisers import Compiled, best, user_pattern
@@ -134,12 +134,50 @@ class _Run:
 
 @dataclass
 class _File:
-    """Matches of one file, before their steps and values are converted."""
+    """Matches of one file, before their steps and values are converted: as text, or (the fast
+    path, while every block converts cleanly) as arrays per block, which keeps a million-step
+    log to a few bytes a point."""
 
     steps: list[bytes] = field(default_factory=list)  # the printed steps, when the matcher has a step group
     heads: list[int] = field(default_factory=list)  # head-line matchers: the step each value belongs to
     values: list[bytes] = field(default_factory=list)
     lines: list[int] = field(default_factory=list)
+    arrays: list[tuple[IntArray | None, FloatArray, IntArray]] | None = None  # None: text mode
+
+    def add_block(self, steps: list[bytes], values: list[bytes], lines: IntArray) -> None:
+        if self.arrays is not None:
+            converted = _block_arrays(steps, values)
+            if converted is not None:
+                self.arrays.append((converted[0], converted[1], lines))
+                return
+            self.to_text()
+        self.steps += steps
+        self.values += values
+        self.lines += lines.tolist()
+
+    def to_text(self) -> None:
+        """Back to text mode: the arrays as text that converts to the same numbers."""
+        for steps, values, lines in self.arrays or ():
+            if steps is not None:
+                self.steps += [str(s).encode() for s in steps.tolist()]
+            self.values += [repr(v).encode() for v in values.tolist()]
+            self.lines += lines.tolist()
+        self.arrays = None
+
+
+def _block_arrays(steps: list[bytes], values: list[bytes]) -> tuple[IntArray | None, FloatArray] | None:
+    """A block's matches as arrays, when each converts exactly as ``_convert`` would convert it:
+    numbers made only of number characters, steps of plain digits; else None."""
+    if b"".join(values).translate(None, _FLOAT_TEXT):
+        return None
+    if steps and (not b"".join(steps).isdigit() or max(map(len, steps)) > 18):  # signs, suffixes: parse_step's
+        return None
+    try:
+        floats = np.array(values, dtype=np.bytes_).astype(np.float64) if values else np.empty(0)
+        ints = np.array(steps, dtype=np.bytes_).astype(np.int64) if steps else None
+    except (ValueError, OverflowError):
+        return None
+    return ints, floats
 
 
 def _read_file(run: _Run, index: int, log: LogFile, handle: BinaryIO) -> None:
@@ -147,7 +185,7 @@ def _read_file(run: _Run, index: int, log: LogFile, handle: BinaryIO) -> None:
     # first MiB holds no training line goes on looking, block by block.
     matcher = run.fixed or _recognise(handle)
     handle.seek(0)
-    found = _File()
+    found = _File(arrays=[] if run.fast else None)
     any_text = False
     carry = b""  # the tail of the previous block, matched again with the next
     base = 0  # lines before ``carry``
@@ -183,7 +221,9 @@ def _read_file(run: _Run, index: int, log: LogFile, handle: BinaryIO) -> None:
                 _event(run, matcher, block, spans, found, at=positions)
         else:  # the common case, kept to a few operations per match
             step, value = matcher.step, matcher.value
-            steps, values = found.steps.append, found.values.append
+            block_steps: list[bytes] = []
+            block_values: list[bytes] = []
+            steps, values = block_steps.append, block_values.append
             at = positions.append
             for spans in _matches(matcher.regexp, block, pos):
                 if spans[0][1] > limit:
@@ -197,7 +237,12 @@ def _read_file(run: _Run, index: int, log: LogFile, handle: BinaryIO) -> None:
                     steps(block[c:d])
         if positions:
             newlines = np.flatnonzero(np.frombuffer(block, dtype=np.uint8) == 10)
-            found.lines.extend((np.searchsorted(newlines, positions, side="right") + base + 1).tolist())
+            lines = np.searchsorted(newlines, positions, side="right").astype(np.int64) + (base + 1)
+            del newlines
+            if matcher.head:
+                found.lines += lines.tolist()
+            else:
+                found.add_block(block_steps, block_values, lines)
         if last:
             break
         keep = block.rfind(b"\n", 0, resume) + 1
@@ -374,32 +419,28 @@ def _convert(run: _Run, index: int, matcher: Compiled, found: _File) -> None:
 
 
 def _convert_fast(run: _Run, index: int, matcher: Compiled, found: _File) -> bool:
-    """``_convert`` on whole arrays, for files whose every value converts and whose steps are plain
-    whole numbers that only go up within a restart-free file; False leaves the file to ``_convert``
-    (the tests hold the two equal)."""
-    count = len(found.values)
-    if count == 0 or matcher.head or b"".join(found.values).translate(None, _FLOAT_TEXT):
+    """``_convert`` on the arrays of a file read in array mode, whose steps only go up where the
+    counter may restart; False leaves the file to ``_convert`` (the tests hold the two equal)."""
+    if found.arrays is None or matcher.head:
         return False
-    try:
-        values = np.array(found.values, dtype=np.bytes_).astype(np.float64)
-        if matcher.step:
-            steps = np.array(found.steps, dtype=np.bytes_).astype(np.int64)
-        else:
-            steps = np.arange(run.ordinal + 1, run.ordinal + count + 1, dtype=np.int64)
-    except (ValueError, OverflowError):
-        return False
+    if not found.arrays:
+        return True
+    values = np.concatenate([v for _, v, _ in found.arrays])
+    lines = np.concatenate([line for _, _, line in found.arrays])
+    count = values.size
     if matcher.step:
-        texts = b"".join(found.steps)
-        if not texts.isdigit() or max(map(len, found.steps)) > 18:  # signs, spaces, suffixes: parse_step's
-            return False
+        steps = np.concatenate([s for s, _, _ in found.arrays if s is not None])
         if matcher.steps == "restarts":
             if np.any(steps[1:] < steps[:-1]) or (run.last_step is not None and steps[0] + run.offset < run.last_step):
+                found.to_text()
                 return False
-            steps = steps + run.offset
+            steps += run.offset
     else:
+        steps = np.arange(run.ordinal + 1, run.ordinal + count + 1, dtype=np.int64)
         run.ordinal += count
+    found.arrays = []
     run.last_step = int(steps[-1])
-    run.points.add(index, steps, values, np.asarray(found.lines, dtype=np.int64))
+    run.points.add(index, steps, values, lines)
     return True
 
 
