@@ -9,8 +9,9 @@ Student-t with 5 degrees of freedom), logged every step or averaged over 10 step
 have no labelled event. Unhealthy runs get one of: a single-step spike, a multi-step spike (2-5
 steps), divergence, a NaN burst, or a loss stuck flat. Spike sizes are in units of the *local
 noise*: the standard deviation of the step-to-step change of the healthy noise at that step
-(sqrt(2) times the noise of one logged value). Real curves come from bench/real/ (see SOURCES.md
-there), with hand-labelled spikes.
+(sqrt(2) times the noise of one logged value). Real curves come from ../shared/real-logs/curves/ beside the
+checkout (public data, never copied into the project; see SOURCES.md there), with hand-labelled
+spikes.
 
 A spike counts as found when the detector reports an event within one step of its label.
 """
@@ -30,6 +31,7 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+REAL_LOGS = ROOT.parent / "shared" / "real-logs"  # public data: beside the checkout, never in it
 
 from drift.config import RunSettings  # noqa: E402
 from drift.curve import Curve  # noqa: E402
@@ -137,7 +139,7 @@ def curve_of(values: np.ndarray) -> Curve:  # type: ignore[type-arg]
 
 def real_runs() -> list[Run]:
     runs = []
-    for path in sorted((ROOT / "bench" / "real").glob("*.json")):
+    for path in sorted((REAL_LOGS / "curves").glob("*.json")):
         data = json.loads(path.read_text())
         steps, values = np.asarray(data["steps"]), np.asarray(data["values"], dtype=np.float64)
         order = np.argsort(steps, kind="stable")
@@ -148,11 +150,11 @@ def real_runs() -> list[Run]:
 
 
 def logged_curves() -> list[tuple[str, np.ndarray]]:  # type: ignore[type-arg]
-    """The finite losses of the real logs under tests/data/real (tests/data/real/SOURCES.md) with
-    300 points or more, read as the action reads them; the Mistral checkpoints are already in
-    bench/real."""
+    """The finite losses of the real logs under ../shared/real-logs/formats (SOURCES.md there) with
+    300 points or more, read as the action reads them; the Mistral checkpoints are already among
+    the curves."""
     found = []
-    for folder in sorted(p for p in (ROOT / "tests" / "data" / "real").glob("*/*") if p.is_dir()):
+    for folder in sorted(p for p in (REAL_LOGS / "formats").glob("*/*") if p.is_dir()):
         if folder.name == "mistral-translator-checkpoints":
             continue
         spec = ReadSpec(metric="train_avg_loss") if folder.name == "liver-ct-unet-1200ep" else ReadSpec()
@@ -196,6 +198,10 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=400, help="healthy 1,000-step runs per noise family")
     args = parser.parse_args()
+    missing = [str(p) for p in (REAL_LOGS / "curves", REAL_LOGS / "formats") if not p.is_dir()]
+    if missing:
+        print(f"detection.py: public real logs missing beside the checkout: {', '.join(missing)}", file=sys.stderr)
+        return 2
     rng = np.random.default_rng(20261125)
     started = time.perf_counter()
 
@@ -350,7 +356,7 @@ def main() -> int:
     print(
         "\nHow heavy the noise's tail is: the 99th over the 90th percentile of the dips below the trend (the "
         "robust detector's z, mirrored), on the healthy 1,000-step runs (median, 10th-90th percentile) and on "
-        "the real curves of 300 points or more (bench/real, and the logs under tests/data/real):\n"
+        "the real curves of 300 points or more (../shared/real-logs: curves/, and the logs under formats/):\n"
     )
     print("| curves | tail ratio |")
     print("|---|---:|")

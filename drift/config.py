@@ -88,10 +88,19 @@ FIELDS: tuple[Field, ...] = (
         "text",
         "loss",
         "The curve: a record field, CSV column, TensorBoard tag or MLflow key; `loss` also finds "
-        "common spellings such as `train/loss` or `train_loss_step` in CSV, TensorBoard and MLflow logs.",
+        "common spellings such as `train/loss`, `train_loss_step` or `total_loss` in CSV, TensorBoard, "
+        "MLflow and JSON-lines logs.",
         "run",
     ),
-    Field("step-key", "text", "step", "`jsonl` logs: the field that holds the step.", "run"),
+    Field(
+        "step-key",
+        "text",
+        "",
+        "`jsonl` and `csv` logs: the field or column that holds the step; empty takes the first of "
+        "`global_step`, `trainer/global_step`, `iteration`, `iter`, `current_steps`, `step`, `_step`, "
+        "`epoch` that the log holds.",
+        "run",
+    ),
     Field(
         "record-filter",
         "filter",
@@ -290,7 +299,7 @@ class RunSettings:
     """The thresholds and knobs one run is judged with."""
 
     metric: str = "loss"
-    step_key: str = "step"
+    step_key: str = ""
     record_filter: str = ""
     max_final_loss_increase: str = "5%"
     max_smoothness_drop: str = "0.1"

@@ -56,12 +56,15 @@ class Curve:
     files: tuple[str, ...]  # display paths of every file read, in read order
     skipped_lines: int = 0  # damaged lines or records, skipped as the seed skips broken lines
     first_skipped: Position | None = None
+    irregular_rows: int = 0  # CSV rows of another width than the header, read where their cells were there
+    first_irregular: Position | None = None
     ignored_records: int = 0  # step records whose step or metric is missing or not a number
     fields_seen: tuple[str, ...] = field(default=())  # a step record's keys, for a missing-metric hint
     oversized_steps: int = 0  # distinct steps beyond int64: left out, but counted for the SKIP rule
     unit: str = "line"  # what ``line`` counts: "line", "record" or "entry"
     format: str = "dlm"  # the reader that made it
     metric_name: str = ""  # the field, column, tag or key read, when it differs from the requested metric
+    step_name: str = ""  # JSON-lines and CSV logs: the field or column read as the step
     notes: tuple[str, ...] = ()  # what the reader decided that a user should know (one line each)
 
     def __len__(self) -> int:

@@ -21,6 +21,7 @@ from drift.readers.common import LogFile
 
 # A pattern or folder tree this large is a mistake or an attack; past it, the rest is left out.
 MAX_MATCHES = 100_000
+WALK_FOLDERS = 200_000  # folders looked at below a named folder, or below all matches of one pattern
 
 
 @dataclass(frozen=True)
@@ -32,6 +33,7 @@ class RunSource:
     error: str | None = None  # must not be read, and why
     hint: str | None = None  # what was looked for, when nothing was found
     folder: str = ""  # the run folder, relative to the workspace
+    notes: tuple[str, ...] = ()  # what detection decided: other formats or splits passed over
 
 
 @dataclass(frozen=True)
@@ -56,6 +58,7 @@ class _Run:
     picked: dict[str, tuple[Path, str]] = field(default_factory=dict)  # single files matched by a pattern
     error: str | None = None
     layout: layouts.Layout | None = None  # the folder as detection listed it, when a match did
+    notes: list[str] = field(default_factory=list)
 
 
 def _display(path: Path, workspace: Path) -> str:
@@ -103,6 +106,7 @@ class _Finder:
         self.runs: dict[str, _Run] = {}
         self.ignored = 0
         self.notes: list[str] = []
+        self.walk_share = WALK_FOLDERS  # folders each walk below a match of the current pattern may look at
 
     def run_for(self, folder: Path, explicit: bool) -> _Run:
         real = _real(folder)
@@ -152,15 +156,20 @@ class _Finder:
         if layout is not None:
             self.claim(layout, not magic)
             return
-        if magic:  # the pattern itself walks the tree; walking below each match too would be quadratic
+        if magic and not self.walk_share:
             self.ignored += 1
             return
-        below, cut = layouts.walk(path, self.formats, pattern=self.pattern)
+        below, cut = layouts.walk(path, self.formats, budget=self.walk_share, pattern=self.pattern)
         for found in below:
             self.claim(found, False)
         if cut:
-            self.notes.append(f"stopped looking for runs under {_display(path, self.workspace)!r} after 200000 folders")
-        if not below:
+            where = _display(path, self.workspace)
+            note = f"stopped looking for runs under {where!r} after {self.walk_share} folders"
+            if not magic or not any(n.startswith("stopped looking") for n in self.notes):
+                self.notes.append(note)
+        if not below and magic:
+            self.ignored += 1
+        elif not below:
             self.run_for(path, True)  # nothing here: the seed's SKIP for a store with no logs/ folder
 
     def finish(self, run: _Run) -> RunSource:
@@ -195,7 +204,29 @@ class _Finder:
             if self.confine and not _inside(path, self.root):
                 return RunSource(run.name, run.format, error=f"{shown} resolves outside the workspace")
             files.append(LogFile(path, shown, key))
-        return RunSource(name, run.format, tuple(files), folder=run.name)
+        notes = (*(run.layout.notes if run.layout is not None else ()), *run.notes)
+        return RunSource(name, run.format, tuple(files), folder=run.name, notes=notes)
+
+    def training_splits_only(self) -> None:
+        """Run folders found side by side that are data splits (``logs/training``,
+        ``logs/validation``...: a TensorBoard writer per split) are one run, the training split;
+        a split named without wildcards is still read."""
+        by_parent: dict[Path, list[str]] = {}
+        for key, run in self.runs.items():
+            if run.format and not run.error:
+                by_parent.setdefault(run.folder.parent, []).append(key)
+        for keys in by_parent.values():
+            folders = {self.runs[k].folder: k for k in keys}
+            train, others = layouts.other_splits(list(folders))
+            passed = [f for f in others if not self.runs[folders[f]].explicit]
+            if train is None or not passed:
+                continue
+            for folder in passed:
+                del self.runs[folders[folder]]
+            names = ", ".join(f.name for f in passed)
+            self.runs[folders[train]].notes.append(
+                f"read the training split {train.name}; passed over the splits beside it: {names}"
+            )
 
     def nothing_found(self, run: _Run) -> RunSource:
         tried = "; ".join(f"{fmt}: {layouts.LOOKS_FOR[fmt]}" for fmt in self.formats)
@@ -207,7 +238,10 @@ class _Finder:
         hint = f"looked for {tried}; found {len(names)} entr{'y' if len(names) == 1 else 'ies'}" + (
             f": {shown}" if names else ""
         )
-        if "dlm" in self.formats:
+        logs = layouts.dlm_logs_dir(run.folder)
+        if "dlm" in self.formats and logs is not None:  # the seed's words for a store without logs
+            message = f"no {layouts.DLM_GLOB} files under {_display(logs, self.workspace)}"
+        elif "dlm" in self.formats:
             message = f"no logs/ directory under {run.name}"  # the seed's words
         else:
             message = f"no {' or '.join(self.formats)} logs under {run.name}"
@@ -246,15 +280,29 @@ def discover(
             finder.notes.append(f"{pattern!r} matched {len(matches)} paths; only the first {budget} were read")
             matches = matches[:budget]
         budget -= len(matches)
+        finder.walk_share = _walk_share(pattern, len(matches))
         for match in matches:
             path = Path(match) if Path(match).is_absolute() else workspace / match
             finder.match(path, magic)
         if budget <= 0:
             break
+    finder.training_splits_only()
     runs = [finder.finish(run) for run in finder.runs.values()]
     runs = _unique_names(runs)
     runs.sort(key=lambda run: run.name)
     return Discovery(tuple(runs), tuple(unmatched), finder.ignored, tuple(finder.notes))
+
+
+def _walk_share(pattern: str, matches: int) -> int:
+    """Folders to look at below each folder a pattern matched that is no run itself (``runs/*``
+    matching a folder whose runs sit in ``logs/training/``...): a named folder gets the whole
+    budget, the matches of one wildcard level share it, and a ``**`` pattern, which walks the tree
+    itself and whose matches nest, walks below none (that would be quadratic)."""
+    if not glob.has_magic(pattern):
+        return WALK_FOLDERS
+    if "**" in pattern:
+        return 0
+    return max(8, WALK_FOLDERS // matches)
 
 
 def _unique_names(runs: list[RunSource]) -> list[RunSource]:

@@ -76,12 +76,15 @@ class RunResult:
     curve_sampled: tuple[tuple[int, float], ...] = ()
     skipped_lines: int = 0
     first_skipped: Position | None = None
+    irregular_rows: int = 0
+    first_irregular: Position | None = None
     ignored_records: int = 0
     error_position: Position | None = None
     hint: str | None = None  # how to fix a SKIP or ERROR, beyond the seed's message
     reference: Reference | None = None  # the baseline's figures for this run, when compared
     source_format: str = ""  # the reader that read it ("" when nothing was read)
     metric_name: str = ""  # the field, column, tag or key read, when not the metric setting itself
+    step_name: str = ""  # the field or column read as the step (JSON lines, CSV)
     reader_notes: tuple[str, ...] = ()
 
     @property
@@ -106,9 +109,12 @@ def judge(name: str, curve: Curve, settings: RunSettings) -> RunResult:
         "num_steps": len(curve),
         "skipped_lines": curve.skipped_lines,
         "first_skipped": curve.first_skipped,
+        "irregular_rows": curve.irregular_rows,
+        "first_irregular": curve.first_irregular,
         "ignored_records": curve.ignored_records,
         "source_format": curve.format,
         "metric_name": curve.metric_name,
+        "step_name": curve.step_name,
         "reader_notes": curve.notes,
     }
     # The seed counts every distinct step, even one too large for its array, before it SKIPs.
@@ -117,7 +123,14 @@ def judge(name: str, curve: Curve, settings: RunSettings) -> RunResult:
         message = f"only {counted} step records (< min_steps={settings.min_steps}); curve too short to fit reliably"
         hint = None
         seen = ", ".join(curve.fields_seen) or "none"
-        if len(curve) == 0 and curve.ignored_records:
+        metric = curve.metric_name or settings.metric
+        if len(curve) == 0 and curve.ignored_records and _lacks_step(curve, metric):
+            step = repr(curve.step_name) if settings.step_key else "field of a usual name"
+            hint = (
+                f"{curve.ignored_records} record(s) hold {metric!r} but no numeric step {step}; "
+                f"fields seen: {seen}. Set the step-key input to the field that counts the steps."
+            )
+        elif len(curve) == 0 and curve.ignored_records:
             hint = (
                 f"{curve.ignored_records} step record(s) have no numeric {settings.metric!r}; "
                 f"fields seen: {seen}. Set the metric input to one of them."
@@ -152,6 +165,11 @@ def judge(name: str, curve: Curve, settings: RunSettings) -> RunResult:
         curve_sampled=sampled,
         **common,  # type: ignore[arg-type]
     )
+
+
+def _lacks_step(curve: Curve, metric: str) -> bool:
+    """Whether the records seen hold the metric but not the step field read."""
+    return bool(curve.step_name) and metric in curve.fields_seen and curve.step_name not in curve.fields_seen
 
 
 def _checks(curve: Curve, metrics: Metrics, settings: RunSettings) -> tuple[Check, ...]:

@@ -4,7 +4,9 @@ formats apart from names and, where names say nothing, from the first bytes of a
 A run is a folder: a dlm store (``logs/train-*.jsonl``), a Hugging Face output folder
 (``trainer_state.json``, also in ``checkpoint-*/``), a TensorBoard run folder
 (``events.out.tfevents.*``), a Lightning version folder (``metrics.csv``) or any folder of
-``*.csv`` files, an MLflow run folder (``meta.yaml`` and ``metrics/``), or a folder of ``*.jsonl``.
+``*.csv`` files, an MLflow run folder (``meta.yaml`` and ``metrics/``), or a folder of ``*.jsonl``
+(or of JSON lines under ``.json``, ``.log`` or ``.txt`` names). A folder holding logs of several
+formats is read in the first of FORMATS, the most structured; the run notes the others.
 Nothing here follows a symlinked folder, so a hostile link cannot make a walk loop or explode.
 """
 
@@ -14,16 +16,22 @@ import json
 import os
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
-# "text" is last: a console log is recognised by content, after every structured format had its say.
+# Also the order of preference when one folder holds logs of several formats: the most structured
+# first (named fields and steps), console text last (recognised by content, after every structured
+# format had its say).
 FORMATS = ("dlm", "trainer-state", "tensorboard", "csv", "mlflow", "jsonl", "text")
 TEXT_SUFFIXES = (".log", ".txt", ".out", ".err")
 DLM_GLOB = "train-*.jsonl"
 TB_PREFIX = "events.out.tfevents."
 TRAINER_STATE = "trainer_state.json"
 _CHECKPOINT = re.compile(r"checkpoint-\d+")
+# A writer per data split (PyTorch's SummaryWriter in logs/training, logs/validation...; Keras's
+# TensorBoard callback in logs/train, logs/validation): the training split is the run.
+TRAIN_SPLITS = frozenset({"train", "training"})
+OTHER_SPLITS = frozenset({"val", "valid", "validation", "eval", "evaluation", "test", "testing", "dev"})
 SNIFF_BYTES = 64 << 10
 SNIFFED_PER_FOLDER = 20
 
@@ -34,7 +42,7 @@ LOOKS_FOR = {
     "tensorboard": f"{TB_PREFIX}*",
     "csv": "metrics.csv, *.csv, or *.log/*.txt with a CSV header",
     "mlflow": "meta.yaml with metrics/",
-    "jsonl": "*.jsonl, or *.log/*.txt of JSON lines",
+    "jsonl": "*.jsonl, or *.json/*.log/*.txt of JSON lines",
     "text": "recognised console-log (*.log, *.txt, *.out, *.err)",
 }
 
@@ -47,6 +55,7 @@ class Layout:
     format: str
     folder: Path
     files: tuple[tuple[Path, str], ...]
+    notes: tuple[str, ...] = ()  # what detection passed over, for the run's notes
 
 
 def is_dir(path: Path) -> bool:
@@ -67,6 +76,13 @@ def _has(folder: Path, name: str) -> bool:
 def dlm_logs_dir(folder: Path) -> Path | None:
     """The folder whose train-*.jsonl a dlm store's run reads, as the seed finds it."""
     return folder / "logs" if (folder / "logs").is_dir() else None
+
+
+def is_dlm_store(folder: Path) -> bool:
+    """A ``logs/`` folder makes a dlm store only when it holds dlm logs; otherwise (TensorBoard's
+    ``logs/training/``...) it is searched like any other folder."""
+    logs = dlm_logs_dir(folder)
+    return logs is not None and bool(_files(logs, DLM_GLOB))
 
 
 def trainer_state_files(folder: Path) -> list[Path]:
@@ -102,13 +118,27 @@ def in_checkpoint(path: Path) -> bool:
 
 
 def detect_folder(folder: Path, allowed: tuple[str, ...], pattern: str = "") -> Layout | None:
-    """The run this folder itself is, trying formats in order; None when it is none of them.
+    """The run this folder itself is, in the first format of ``allowed`` it holds logs of; None
+    when it is none of them. The logs of the other formats it holds are named in a note.
     ``pattern`` is the user's expression for console logs (empty: the built-in recognisers)."""
-    for fmt in allowed:
+    for i, fmt in enumerate(allowed):
         layout = _folder_as(fmt, folder, allowed, pattern)
-        if layout is not None:
-            return layout
+        if layout is None:
+            continue
+        others = [alt for f in allowed[i + 1 :] if (alt := _folder_as(f, folder, allowed, pattern)) is not None]
+        others = [alt for alt in others if alt.format != layout.format]
+        if others:
+            also = "; ".join(f"{alt.format} ({_names(alt)})" for alt in others)
+            note = f"read {layout.format} ({_names(layout)}); also here: {also}. Set format to read another."
+            layout = replace(layout, notes=(note,))
+        return layout
     return None
+
+
+def _names(layout: Layout, shown: int = 3) -> str:
+    names = [path.relative_to(layout.folder).as_posix() for path, _ in layout.files[:shown]]
+    more = len(layout.files) - shown
+    return ", ".join(names) + (f" and {more} more" if more > 0 else "")
 
 
 def _folder_as(fmt: str, folder: Path, allowed: tuple[str, ...], pattern: str = "") -> Layout | None:
@@ -117,7 +147,7 @@ def _folder_as(fmt: str, folder: Path, allowed: tuple[str, ...], pattern: str = 
 
     if fmt == "dlm":
         logs = dlm_logs_dir(folder)
-        if logs is not None:
+        if logs is not None and is_dlm_store(folder):
             return Layout("dlm", folder, tuple((p, "") for p in _files(logs, DLM_GLOB)))
         direct = _files(folder, DLM_GLOB)  # the logs/ folder itself, or a store without one
         if direct:
@@ -161,13 +191,23 @@ def is_console_log(path: Path, pattern: str) -> bool:
 
 def _sniffed(folder: Path, kind: str) -> list[Path]:
     """Plain-text logs named as writers often name them (Keras's ``training.log``, DETR's
-    ``log.txt``), recognised by content; only a few are looked at per folder."""
+    ``log.txt``, detectron2's JSON-lines ``metrics.json``), recognised by content; only a few are
+    looked at per folder."""
     found = []
-    for path in [*_files(folder, "*.log"), *_files(folder, "*.txt")][:SNIFFED_PER_FOLDER]:
+    named = [*_files(folder, "*.log"), *_files(folder, "*.txt")]
+    if kind == "jsonl":
+        named += [p for p in _files(folder, "*.json") if p.name != TRAINER_STATE]
+    for path in named[:SNIFFED_PER_FOLDER]:
         sniffed = sniff_content(path)
+        if path.suffix == ".json" and not _several_lines(path):
+            continue  # a one-line JSON document (a config) is not a log
         if sniffed == kind or (kind == "jsonl" and sniffed == "dlm"):
             found.append(path)
     return found
+
+
+def _several_lines(path: Path) -> bool:
+    return len(_head(path).strip().splitlines()) > 1
 
 
 def walk(
@@ -192,6 +232,14 @@ def walk(
                     below.append(child)
         level = below
     return found, False
+
+
+def other_splits(folders: list[Path]) -> tuple[Path | None, list[Path]]:
+    """Among sibling run folders: the training split and the other splits beside it (a writer per
+    data split), or (None, []) when they are not split folders with a training one."""
+    train = [f for f in folders if f.name.casefold() in TRAIN_SPLITS]
+    others = sorted((f for f in folders if f.name.casefold() in OTHER_SPLITS), key=lambda f: f.name)
+    return (train[0], others) if train and others else (None, [])
 
 
 def _subfolders(folder: Path) -> Iterator[Path]:

@@ -46,7 +46,11 @@ def collect(
                 result = error_result(source.name, run_settings, str(exc), files, where)
             else:
                 result = judge(source.name, curve, run_settings)
-        result = replace(result, source_format=result.source_format or source.format)
+        result = replace(
+            result,
+            source_format=result.source_format or source.format,
+            reader_notes=source.notes + result.reader_notes,
+        )
         progress(f"{source.name}: {result.verdict.value.upper()}: {result.message}")
         for shown in files:
             progress(f"    read {shown}")

@@ -16,16 +16,33 @@ import pytest
 import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
+# Public data (real logs from public repositories) is never copied into the project: it sits in
+# ../shared/ beside the checkout, in CI as in a worktree.
 SHARED = ROOT.parent / "shared"
+REAL_LOGS = SHARED / "real-logs"
+
+
+def shared(*parts: str) -> Path:
+    """A file or folder under ../shared/. Missing, it fails the test under CI=true (CI must have
+    it) and skips it, with the reason shown, elsewhere."""
+    path = sys.modules[__name__].SHARED.joinpath(*parts)  # looked up at call time: tests move it
+    if path.exists():
+        return path
+    message = f"public data {path} is missing: ../shared/ must sit beside the checkout"
+    if os.environ.get("CI") == "true":
+        pytest.fail(message)
+    pytest.skip(message)
+
+
+def real_params(paths: list[Path], what: str) -> list[Any]:
+    """Parameters for a test over public files: the files, or, when ../shared/ is missing, one
+    parameter whose test fails or skips through ``shared`` (a test is never silently dropped)."""
+    return list(paths) or [pytest.param(None, id=f"{what}-missing")]
 
 
 def dlm_fixture() -> Path:
-    """The real dlm log in ../shared/ (beside the checkout, or where this workplace keeps it)."""
-    for shared in (SHARED, Path("/work/shared")):
-        fixture = shared / "fixtures" / "dlm_train_log_fixture.jsonl"
-        if fixture.is_file():
-            return fixture
-    pytest.skip("the shared dlm fixture (../shared/fixtures/) is not beside this checkout")
+    """The real dlm log in ../shared/fixtures/."""
+    return shared("fixtures", "dlm_train_log_fixture.jsonl")
 
 
 def action_defaults() -> dict[str, str]:

@@ -15,6 +15,7 @@ from hypothesis.extra import numpy as hnp
 
 from drift.metrics import compute_metrics
 from drift.robust import heights, robust_events, threshold
+from tests.conftest import shared
 
 # Small integers make shifting and power-of-two scaling exact in floating point, so the detector
 # must give identical answers, not merely close ones.
@@ -155,11 +156,10 @@ def test_a_rise_with_few_values_on_one_side_needs_to_be_taller() -> None:
 
 
 def test_the_warmup_bump_of_a_real_run_is_not_a_spike() -> None:
-    """Mistral-7B LoRA (bench/real): the loss rises from 2.50 to 2.84 over its first four logged
-    steps while the learning rate warms up; a trend taken from one or two values made it an event."""
-    curve = json.loads(
-        (Path(__file__).resolve().parent.parent / "bench/real/mistral-translator-sygoat.json").read_text()
-    )
+    """Mistral-7B LoRA (../shared/real-logs/curves): the loss rises from 2.50 to 2.84 over its first
+    four logged steps while the learning rate warms up; a trend taken from one or two values made it
+    an event."""
+    curve = json.loads(shared("real-logs", "curves", "mistral-translator-sygoat.json").read_text())
     values = np.asarray(curve["values"], dtype=np.float64)
     assert robust_events(values, window=20, sigma=4.4).points.size == 0
 
@@ -187,6 +187,8 @@ def test_a_long_healthy_run_does_not_fail_for_being_long() -> None:
 
 def test_the_detection_benchmark_runs_and_prints_every_table() -> None:
     """The README's benchmark command keeps working (on few runs; its figures are not assertions)."""
+    shared("real-logs", "curves")
+    shared("real-logs", "formats")
     root = Path(__file__).resolve().parent.parent
     done = subprocess.run(
         [sys.executable, str(root / "bench" / "detection.py"), "--runs", "8"],

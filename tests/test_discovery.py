@@ -158,7 +158,7 @@ def test_a_huge_folder_tree_stops_with_a_note(tmp_path: Path, monkeypatch: pytes
         (tmp_path / "big" / f"d{i:02d}").mkdir(parents=True)
     touch(tmp_path / "big" / "d29" / "metrics.csv", "step,loss\n")
     real_walk = layouts.walk
-    monkeypatch.setattr(layouts, "walk", lambda root, allowed, **kw: real_walk(root, allowed, budget=10, **kw))
+    monkeypatch.setattr(layouts, "walk", lambda root, allowed, **kw: real_walk(root, allowed, **{**kw, "budget": 10}))
     found = discover(["big"], tmp_path)
     assert any("stopped looking" in note for note in found.notes)
 

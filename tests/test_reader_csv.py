@@ -1,5 +1,5 @@
 """The CSV reader on files shaped exactly as PyTorch Lightning's and Keras's ``CSVLogger`` write
-them, on real published logs (tests/data/real/csv-*), on damaged and hostile files, and the numpy
+them, on real published logs (../shared/real-logs/formats/csv-*), on damaged and hostile files, and the numpy
 fast path held equal to the row-by-row reader."""
 
 from __future__ import annotations
@@ -23,8 +23,9 @@ from drift.errors import LogError
 from drift.readers import csvlog
 from drift.readers.common import LogFile, ReadSpec, resolve_metric
 from drift.readers.csvlog import read_csv
+from tests.conftest import REAL_LOGS, real_params, shared
 
-REAL = Path(__file__).resolve().parent / "data" / "real"
+REAL = REAL_LOGS / "formats"
 
 
 def read(*paths: Path, metric: str = "loss", fast: bool = True) -> Curve:
@@ -264,8 +265,6 @@ HEADER = b"epoch,step,loss\n"
 @pytest.mark.parametrize(
     ("bad", "why"),
     [
-        (b"0,2,0.5,9", "a cell too many"),
-        (b"0,2", "a cell too few"),
         (b"0,two,0.5", "a step that is not a number"),
         (b"0,2.5,0.5", "a step that is not whole"),
         (b"0,2,lots", "a metric that is not a number"),
@@ -283,6 +282,30 @@ def test_a_damaged_row_is_skipped_and_counted(tmp_path: Path, bad: bytes, why: s
     assert got.skipped_lines == 1
     assert str(got.first_skipped) == "log.csv:3"
     assert got.line.tolist() == [2, 4]
+
+
+@pytest.mark.parametrize("fast", [True, False])
+def test_rows_of_another_width_are_read_where_their_cells_are_there_and_counted_apart(
+    tmp_path: Path, fast: bool
+) -> None:
+    path = tmp_path / "log.csv"
+    # A logger that added a column later: rows before it are short, one row is long; the short row
+    # of line 5 stops before the loss cell, so it is no point, but no damage either.
+    rows = [b"1,1.0", b"0,2,0.5,9", b"0,3,0.25", b"0,4", b"0,5,0.125,,", b"0,x,1.0,7"]
+    path.write_bytes(b"epoch,step,loss\n" + b"\n".join(rows) + b"\n")
+    got = read(path, fast=fast)
+    assert points(got) == {2: 0.5, 3: 0.25, 5: 0.125}
+    assert got.line.tolist() == [3, 4, 6]
+    assert got.irregular_rows == 4 and str(got.first_irregular) == "log.csv:2"
+    assert got.skipped_lines == 1 and str(got.first_skipped) == "log.csv:7"  # a bad step is still damage
+
+
+def test_a_first_row_shorter_than_a_header_with_more_columns_later_is_read(tmp_path: Path) -> None:
+    path = tmp_path / "metrics.csv"
+    path.write_bytes(b"step,loss,val_loss\n0,2.0\n1,1.5,1.7\n2,1.2\n")
+    got = read(path)
+    assert points(got) == {0: 2.0, 1: 1.5, 2: 1.2}
+    assert got.irregular_rows == 2 and got.skipped_lines == 0
 
 
 @pytest.mark.parametrize("fast", [True, False])
@@ -404,10 +427,10 @@ def reference(path: Path, metric: str) -> tuple[str, dict[int, float]]:
     return column, last_wins(pairs)
 
 
-@pytest.mark.skipif(not real_csv_files(), reason="no real CSV logs in tests/data/real/")
-@pytest.mark.parametrize("path", real_csv_files(), ids=lambda p: str(p.relative_to(REAL)))
+@pytest.mark.parametrize("path", real_params(real_csv_files(), "csv"), ids=lambda p: str(p.relative_to(REAL)))
 @pytest.mark.parametrize("fast", [True, False])
 def test_real_logs_read_as_csv_dictreader_reads_them(path: Path, fast: bool) -> None:
+    shared("real-logs", "formats")
     column, expected = reference(path, "loss")
     got = read(path, fast=fast)
     assert got.metric_name == column
@@ -417,8 +440,7 @@ def test_real_logs_read_as_csv_dictreader_reads_them(path: Path, fast: bool) -> 
 
 
 def test_real_logs_cover_both_writers_and_their_quirks() -> None:
-    if not real_csv_files():
-        pytest.skip("no real CSV logs in tests/data/real/")
+    shared("real-logs", "formats")
     legacy = next(REAL.glob("csv-lightning/legacy-*/**/metrics.csv"), None)
     if legacy is not None:  # Lightning 0.x: no step column, one row per epoch
         assert any("epoch column is the step" in n for n in read(legacy).notes)
@@ -461,6 +483,8 @@ def csv_files(draw: st.DrawFn) -> bytes:
             line = draw(st.sampled_from([b"", b"0,1", b'0,1,"2', b'"0",1,2', b"0,1,2\xff", b"0,\x00,2", b"0\r1,2"]))
         elif kind == 1:
             line += b"," + draw(steps).encode()
+        elif kind == 2:
+            line = b",".join(line.split(b",")[: draw(st.integers(1, width - 1))])
         lines.append(line)
     return ending.join(lines) + draw(st.sampled_from([ending, b""]))
 
@@ -475,6 +499,7 @@ def same(a: Curve, b: Curve) -> None:
         b.first_skipped,
         b.oversized_steps,
     )
+    assert (a.irregular_rows, a.first_irregular) == (b.irregular_rows, b.first_irregular)
     assert a.notes == b.notes and a.metric_name == b.metric_name
 
 
@@ -494,6 +519,29 @@ def test_fast_path_reads_what_the_row_by_row_reader_reads(content: bytes) -> Non
         with small_blocks():
             same(read(path), reference_curve)
             same(read(path, fast=False), reference_curve)
+
+
+@given(
+    rows=st.lists(
+        st.tuples(st.integers(0, 30), st.floats(allow_nan=False, allow_infinity=False), st.integers(0, 3)), max_size=40
+    ),
+    fast=st.booleans(),
+)
+@settings(max_examples=150, deadline=None)
+def test_extra_or_missing_trailing_cells_change_nothing_but_the_irregular_count(
+    rows: list[tuple[int, float, int]], fast: bool
+) -> None:
+    """Rows ``step,loss`` under a header of four columns, each followed by 0 to 3 cells: every row
+    is a point, and every row not four cells wide is counted as irregular, none as damaged."""
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "log.csv"
+        lines = [b"step,loss,lr,val_loss"]
+        lines += [",".join([str(s), repr(v), *["1"] * extra]).encode() for s, v, extra in rows]
+        path.write_bytes(b"\n".join(lines) + b"\n")
+        got = read(path, fast=fast)
+        assert points(got) == last_wins((s, v) for s, v, _ in rows)
+        assert got.irregular_rows == sum(1 for *_, extra in rows if extra != 2)
+        assert got.skipped_lines == 0
 
 
 @given(

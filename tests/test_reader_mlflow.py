@@ -1,5 +1,5 @@
 """The MLflow reader on file stores written by MLflow itself (mlflow-skinny, pinned in
-requirements-dev.txt), on real published stores (tests/data/real/mlflow), on damaged metric files,
+requirements-dev.txt), on real published stores (../shared/real-logs/formats/mlflow), on damaged metric files,
 and the numpy fast path held equal to the line-by-line reader; ``run_name`` on hostile folders."""
 
 from __future__ import annotations
@@ -24,8 +24,9 @@ from drift.errors import LogError
 from drift.readers import csvlog
 from drift.readers.common import LogFile, ReadSpec
 from drift.readers.mlflowstore import read_mlflow, run_name
+from tests.conftest import REAL_LOGS, real_params, shared
 
-REAL = Path(__file__).resolve().parent / "data" / "real" / "mlflow"
+REAL = REAL_LOGS / "formats" / "mlflow"
 
 
 def metric_files(run_dir: Path) -> tuple[list[LogFile], list[str]]:
@@ -284,10 +285,10 @@ def oracle(path: Path) -> dict[int, float]:
     return expected(pairs)
 
 
-@pytest.mark.skipif(not real_runs(), reason="no real MLflow stores in tests/data/real/mlflow")
-@pytest.mark.parametrize("run_dir", real_runs(), ids=lambda p: f"{p.parts[-4]}/{p.name[:8]}")
+@pytest.mark.parametrize("run_dir", real_params(real_runs(), "mlflow"), ids=lambda p: f"{p.parts[-4]}/{p.name[:8]}")
 @pytest.mark.parametrize("fast", [True, False])
 def test_real_stores_read_every_key(run_dir: Path, fast: bool) -> None:
+    shared("real-logs", "formats", "mlflow")
     files, keys = metric_files(run_dir) if (run_dir / "metrics").is_dir() else ([], [])
     for log, key in zip(files, keys, strict=True):
         got = read_mlflow(files, ReadSpec(metric=key), keys, fast=fast)
@@ -301,8 +302,7 @@ def test_real_stores_read_every_key(run_dir: Path, fast: bool) -> None:
 
 
 def test_real_stores_hold_the_cases_they_were_chosen_for() -> None:
-    if not real_runs():
-        pytest.skip("no real MLflow stores in tests/data/real/mlflow")
+    shared("real-logs", "formats", "mlflow")
     nested = [r for r in real_runs() if (r / "metrics" / "train" / "loss").is_file()]
     if nested:  # Stable-Baselines3 logs train/loss as a nested key: the reader finds it for "loss"
         got = read_run(nested[0])

@@ -29,9 +29,10 @@ from drift.errors import LogError
 from drift.readers import trainer_state as ts
 from drift.readers.common import LogFile, ReadSpec
 from drift.readers.trainer_state import read_trainer_state
+from tests.conftest import REAL_LOGS, real_params, shared
 
 ROOT = Path(__file__).resolve().parent.parent
-REAL = sorted((ROOT / "bench" / "real").glob("*.json"))
+REAL = sorted((REAL_LOGS / "curves").glob("*.json"))
 
 
 def hf_state(history: list[Any], global_step: int | None, **fields: Any) -> dict[str, Any]:
@@ -114,9 +115,10 @@ def test_the_fast_path_is_built() -> None:
 # --- Real curves -------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("source", REAL, ids=[p.stem for p in REAL])
+@pytest.mark.parametrize("source", real_params(REAL, "curves"), ids=lambda p: p.stem)
 def test_real_curves_read_back_exactly(tmp_path: Path, source: Path) -> None:
-    # bench/real keeps each real run's (step, loss) points, taken from its trainer_state.json in
+    shared("real-logs", "curves")
+    # ../shared/real-logs/curves keeps each real run's (step, loss) points, taken from its trainer_state.json in
     # file order; set back into a Trainer document with eval entries and the closing summary, the
     # reader must give exactly those points back, by both paths.
     real = json.loads(source.read_text(encoding="utf-8"))

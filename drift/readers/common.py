@@ -26,7 +26,7 @@ class ReadSpec:
     """What to take from a run's files."""
 
     metric: str = "loss"  # field, column, tag or key
-    step_key: str = "step"  # JSON-lines logs: the field that holds the step
+    step_key: str = ""  # JSON-lines and CSV logs: the field that holds the step; "" finds one of STEP_KEYS
     record_filter: tuple[str, str] | None = None  # JSON-lines logs: only records with key == value
     pattern: str = ""  # text logs: the user's expression with step and value groups; empty: recognisers
 
@@ -42,6 +42,8 @@ class Points:
     lines: list[LineArray] = field(default_factory=list)
     skipped: int = 0
     first_skipped: Position | None = None
+    irregular: int = 0  # CSV rows of another width than the header: read, not damaged
+    first_irregular: Position | None = None
     ignored: int = 0
     fields_seen: tuple[str, ...] = ()
     oversized: set[int] = field(default_factory=set)  # distinct whole-number steps beyond int64
@@ -60,6 +62,12 @@ class Points:
             np.asarray(values, dtype=np.float64),
             np.asarray(lines, dtype=np.int64),
         )
+
+    def irregular_row(self, file: str, at: int) -> None:
+        """Count one row of another width than its header; the first is reported with its line."""
+        self.irregular += 1
+        if self.first_irregular is None:
+            self.first_irregular = Position(file, at, self.unit)
 
     def damaged(self, file: str, at: int | None) -> None:
         """Count one damaged line or record; the first one is reported with its position."""
@@ -88,6 +96,7 @@ def finish(
     *,
     format: str,
     metric_name: str = "",
+    step_name: str = "",
     notes: Iterable[str] = (),
 ) -> Curve:
     """Keep the last value read for each step, steps ascending.
@@ -125,14 +134,30 @@ def finish(
         files=tuple(f.display for f in files),
         skipped_lines=points.skipped,
         first_skipped=points.first_skipped,
+        irregular_rows=points.irregular,
+        first_irregular=points.first_irregular,
         ignored_records=points.ignored,
         fields_seen=points.fields_seen,
         oversized_steps=len(points.oversized),
         unit=points.unit,
         format=format,
         metric_name=metric_name,
+        step_name=step_name,
         notes=tuple(notes),
     )
+
+
+# The step fields of common trainers, in the order auto detection takes them when a record holds
+# several: a run-wide counter by name (Hugging Face and Lightning's ``global_step``, W&B's export
+# of it), iteration counters (detectron2's ``iteration``, nanoGPT's ``iter``), LLaMA-Factory's
+# ``current_steps``, then the plain ``step`` and W&B's row index ``_step``, and ``epoch`` last
+# because it is the coarsest and often fractional.
+STEP_KEYS = ("global_step", "trainer/global_step", "iteration", "iter", "current_steps", "step", "_step", "epoch")
+
+
+def step_candidates(step_key: str) -> tuple[str, ...]:
+    """The step fields to try: the one set, else the usual ones."""
+    return (step_key,) if step_key else STEP_KEYS
 
 
 def metric_candidates(metric: str) -> tuple[str, ...]:
@@ -146,6 +171,8 @@ def metric_candidates(metric: str) -> tuple[str, ...]:
         f"train/{metric}_step",
         f"{metric}/train",
         f"training/{metric}",
+        f"total_{metric}",
+        f"train/total_{metric}",
         f"train/{metric}_epoch",
         f"train_{metric}_epoch",
         f"{metric}_epoch",
@@ -154,7 +181,8 @@ def metric_candidates(metric: str) -> tuple[str, ...]:
 
 def resolve_metric(metric: str, available: Iterable[str]) -> str | None:
     """The name to read for ``metric`` among the names a log holds: the exact name, else the first
-    common spelling of it (``train/loss``, ``train_loss_step``, ``Loss/train``...), compared
+    common spelling of it (``train/loss``, ``train_loss_step``, ``Loss/train``, detectron2's
+    ``total_loss``...), compared
     without case. None when there is none; the caller lists ``available`` in its hint."""
     names = sorted(set(available))
     if metric in names:

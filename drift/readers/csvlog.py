@@ -14,9 +14,12 @@ Both write the excel dialect (``\\r\\n`` line ends, quotes only where a cell nee
 with ``str(float)``, so ``nan`` and ``inf`` appear as such.
 
 The rules: the first line is the header, and a file whose first line is not one is an error. The step
-is the ``step`` column (or the ``step-key`` setting's), else ``epoch``. The metric column is chosen
-with ``resolve_metric``. An empty or ``NA`` cell is no point; a row with the wrong number of cells,
-bytes that are not UTF-8, or a step or metric that is not a number is damaged: skipped and counted.
+is the ``step-key`` setting's column, else the first of the usual step names (``STEP_KEYS``:
+``global_step``, ..., ``step``, ``epoch``) the header holds. The metric column is chosen
+with ``resolve_metric``. An empty or ``NA`` cell is no point. A row with more or fewer cells than
+the header (a logger that added columns later) is irregular: read when its step and metric cells
+are there, and counted apart from damage. Bytes that are not UTF-8, a broken quote, or a step or
+metric that is not a number make a row damaged: skipped and counted.
 Values convert as ``float()`` does; steps as ``int()``, or a whole float such as ``3.0``.
 
 A repeated step keeps the last row read. Both writers only append in logging order (Lightning
@@ -42,7 +45,17 @@ import numpy.typing as npt
 
 from drift.curve import Curve, FloatArray, IntArray
 from drift.errors import LogError
-from drift.readers.common import INT64_MAX, INT64_MIN, LogFile, Points, ReadSpec, finish, listing, resolve_metric
+from drift.readers.common import (
+    INT64_MAX,
+    INT64_MIN,
+    STEP_KEYS,
+    LogFile,
+    Points,
+    ReadSpec,
+    finish,
+    listing,
+    resolve_metric,
+)
 
 BLOCK_BYTES = 8 << 20
 # No logger writes a line this long; a longer one is read as one damaged line without holding it in
@@ -366,6 +379,7 @@ def read_csv(files: Sequence[LogFile], spec: ReadSpec, *, fast: bool = True) -> 
     points = Points(unit="line")
     notes: list[str] = []
     read_names: list[str] = []
+    step_names: list[str] = []
     missing: list[str] = []
     for index, log in enumerate(files):
         try:
@@ -377,6 +391,7 @@ def read_csv(files: Sequence[LogFile], spec: ReadSpec, *, fast: bool = True) -> 
                     points.fields_seen = tuple(seen)[:50]
                     continue
                 read_names.append(header.metric_name)
+                step_names.append(header.names[header.step].strip())
                 if header.names[header.step].strip().casefold() == "epoch":
                     notes.append(f"{log.display} has no step column: its epoch column is the step")
                 _read_body(_Source(log, index, header, points), blocks(handle, rest), fast=fast)
@@ -386,7 +401,14 @@ def read_csv(files: Sequence[LogFile], spec: ReadSpec, *, fast: bool = True) -> 
         notes.append(f"no {spec.metric!r} column in {listing(missing, 3)}: read nothing from it")
     if len(set(read_names)) > 1:
         notes.append(f"the metric column differs between files: {listing(read_names)}")
-    return finish(points, files, format="csv", metric_name=read_names[0] if read_names else "", notes=notes)
+    return finish(
+        points,
+        files,
+        format="csv",
+        metric_name=read_names[0] if read_names else "",
+        step_name=step_names[0] if step_names else "",
+        notes=notes,
+    )
 
 
 def _header(handle: BinaryIO, log: LogFile, spec: ReadSpec) -> tuple[_Header, bytes]:
@@ -422,8 +444,9 @@ def _header(handle: BinaryIO, log: LogFile, spec: ReadSpec) -> tuple[_Header, by
     step = _step_column(stripped, spec.step_key)
     if step is None:
         raise LogError(
-            f"the header (line 1) of {shown} has no step or epoch column; columns found: "
-            f"{listing(clean(n) for n in stripped)}. {example.capitalize()}",
+            f"the header (line 1) of {shown} has no step or epoch column (nor {clean(spec.step_key or 'global_step')}"
+            f" or another usual step name); columns found: {listing(clean(n) for n in stripped)}. Set step-key "
+            f"to the step column; {example}",
             file=shown,
             line=1,
         )
@@ -433,13 +456,15 @@ def _header(handle: BinaryIO, log: LogFile, spec: ReadSpec) -> tuple[_Header, by
 
 
 def _step_column(names: list[str], step_key: str) -> int | None:
-    for wanted in dict.fromkeys((step_key, "step", "epoch")):
-        if wanted in names:
-            return names.index(wanted)
+    """The ``step-key`` column, else the first usual step column; exact names before any case."""
+    wanted = [name for name in dict.fromkeys((step_key, *STEP_KEYS)) if name]
+    for name in wanted:
+        if name in names:
+            return names.index(name)
     folded = [n.casefold() for n in names]
-    for wanted in dict.fromkeys((step_key.casefold(), "step", "epoch")):
-        if wanted in folded:
-            return folded.index(wanted)
+    for name in wanted:
+        if name.casefold() in folded:
+            return folded.index(name.casefold())
     return None
 
 
@@ -543,6 +568,9 @@ def _slow_rows(src: _Source, block: bytes, parts: Iterator[bytes], line: int) ->
             except ValueError:
                 points.damaged(shown, at)
                 point = None
+            else:
+                if row and len(row) != len(header.names):
+                    points.irregular_row(shown, at)
             if point is None:
                 pass
             elif INT64_MIN <= point[0] <= INT64_MAX:
@@ -560,16 +588,16 @@ def _slow_rows(src: _Source, block: bytes, parts: Iterator[bytes], line: int) ->
 
 
 def _row_point(row: list[str], header: _Header) -> tuple[int, float] | None:
-    """(step, value), or None for no point (a blank line, an empty cell, the header again);
-    ValueError for a damaged row."""
+    """(step, value), or None for no point (a blank line, an empty cell, the header again, a short
+    row without the metric or step cell); ValueError for a damaged row."""
     metric = header.metric
     assert metric is not None
     if not row or tuple(row) == header.names:
         return None
-    if len(row) != len(header.names):
-        raise ValueError("a row of another width")
     if not all(cell.isascii() for cell in row):
         "".join(row).encode("utf-8")  # UnicodeEncodeError (a ValueError) on bytes that were not UTF-8
+    if max(metric, header.step) >= len(row):
+        return None
     text = row[metric]
     if text in ABSENT:
         return None

@@ -6,6 +6,10 @@ first line is an error, later broken lines are skipped, ``int(step)`` and ``floa
 Python converts them, a non-finite loss kept as +inf, and for a repeated step the last value read
 wins. dlm's records are those with ``type == "step"``; other logs name their step field and,
 optionally, a ``key=value`` filter. Without a filter a record is a point when it holds the metric.
+When no step field is set, and when the metric is not a field by that exact name, the first
+records of the run decide (``resolve_keys``): the step is the first of ``STEP_KEYS`` they hold, the
+metric its first usual spelling (``total_loss``, ``train/loss``...); every line is then read with
+those two names, by either path.
 Where the seed would crash (bytes that are not UTF-8, a number too large for a float or for a
 64-bit step) we skip and count instead.
 
@@ -31,9 +35,19 @@ import numpy.typing as npt
 from drift import native
 from drift.curve import Curve, FloatArray, IntArray, LineArray, Position
 from drift.errors import LogError
-from drift.readers.common import LogFile, Points, ReadSpec, finish, record_point
+from drift.readers.common import (
+    LogFile,
+    Points,
+    ReadSpec,
+    finish,
+    record_point,
+    resolve_metric,
+    step_candidates,
+)
 
 CHUNK_BYTES = 8 << 20
+HEAD_BYTES = 64 << 10  # what resolve_keys reads of each file, at most
+HEAD_FILES = 8  # files looked at before giving up on finding the keys
 
 
 @dataclass(frozen=True)
@@ -56,13 +70,75 @@ def read_dlm(files: Sequence[LogFile], metric: str = "loss", *, fast: bool = Tru
 def read_jsonl(files: Sequence[LogFile], spec: ReadSpec, *, fast: bool = True, format: str = "jsonl") -> Curve:
     points = Points()
     lib = native.load() if fast else None
+    notes: list[str] = []
+    head: list[dict[str, object]] = []
+    if format == "jsonl":
+        head = _head_records(files, spec)
+        spec, notes = resolve_keys(head, spec)
     key = _Keys.of(spec)
     for index, log in enumerate(files):
         try:
             _read_file(_Source(log, index, spec, points), key, lib)
         except OSError as exc:
             raise LogError(f"failed to read {log.display}: {exc.strerror or exc}", file=log.display) from None
-    return finish(points, files, format=format)
+    if format != "jsonl":
+        return finish(points, files, format=format)
+    if not points.fields_seen and not any(part.size for part in points.steps):
+        # No record held the metric: the hint lists the fields the first records do hold.
+        points.fields_seen = tuple(dict.fromkeys(str(k) for r in head for k in r))[:20]
+    return finish(points, files, format=format, metric_name=spec.metric, step_name=spec.step_key, notes=notes)
+
+
+def resolve_keys(records: Sequence[dict[str, object]], spec: ReadSpec) -> tuple[ReadSpec, list[str]]:
+    """The spec with its step field chosen (when none is set) and its metric spelled as the
+    records spell it, from the first records of the run (``_head_records``); and a note when no
+    step field was found. What the head does not decide stays as it was."""
+    metric = resolve_metric(spec.metric, [k for r in records for k in r]) or spec.metric
+    if spec.step_key:
+        return replace(spec, metric=metric), []
+    holding = [r for r in records if metric in r]
+    for candidate in step_candidates(""):
+        if any(_whole(r.get(candidate)) for r in holding):
+            return replace(spec, metric=metric, step_key=candidate), []
+    tried = ", ".join(step_candidates(""))
+    # Read on with "step": every record is then counted as ignored, and the hint says why.
+    return replace(spec, metric=metric, step_key="step"), [f"no step field found (looked for {tried})"]
+
+
+def _whole(value: object) -> bool:
+    """Whether ``int()`` takes the value as a step."""
+    if value is None or isinstance(value, (bool, dict, list)):
+        return False
+    try:
+        int(value)  # type: ignore[call-overload]
+    except (TypeError, ValueError, OverflowError):
+        return False
+    return True
+
+
+def _head_records(files: Sequence[LogFile], spec: ReadSpec) -> list[dict[str, object]]:
+    """The JSON objects among the first lines of the first files that pass the filter, until some
+    hold the metric or a usual spelling of it."""
+    found: list[dict[str, object]] = []
+    for log in files[:HEAD_FILES]:
+        try:
+            with log.path.open("rb") as handle:
+                head = handle.read(HEAD_BYTES)
+        except OSError:
+            continue  # reading the file reports it, with its message
+        lines = head.splitlines()
+        if len(head) == HEAD_BYTES and lines:
+            lines.pop()  # cut by the read
+        for raw in lines[:1000]:
+            try:
+                record = json.loads(raw)
+            except (ValueError, RecursionError):
+                continue
+            if isinstance(record, dict) and (spec.record_filter is None or _filtered(record, spec.record_filter)):
+                found.append(record)
+        if resolve_metric(spec.metric, [k for r in found for k in r]) is not None:
+            break
+    return found
 
 
 @dataclass(frozen=True)
@@ -290,7 +366,13 @@ def _selected(record: dict[str, object], spec: ReadSpec) -> bool:
     """Whether a record is meant to be a point: it passes the filter, or holds the metric."""
     if spec.record_filter is None or not spec.record_filter[0]:  # an empty key filters nothing, as in the scanner
         return spec.metric in record
-    key, wanted = spec.record_filter
+    return _filtered(record, spec.record_filter)
+
+
+def _filtered(record: dict[str, object], record_filter: tuple[str, str]) -> bool:
+    key, wanted = record_filter
+    if not key:
+        return True
     if key not in record:
         return False
     got = record[key]

@@ -48,7 +48,12 @@ def run_entry(run: RunResult, chart: str | None = None) -> dict[str, Any]:
     }
     return {
         "name": run.name,
-        "source": {"format": run.source_format or None, "metric": run.metric_name or None, "files": list(run.files)},
+        "source": {
+            "format": run.source_format or None,
+            "metric": run.metric_name or None,
+            "step": run.step_name or None,
+            "files": list(run.files),
+        },
         "verdict": run.verdict.value,
         "score": _number(run.score),
         "message": run.message,
@@ -78,6 +83,7 @@ def run_entry(run: RunResult, chart: str | None = None) -> dict[str, Any]:
         "spike_steps": list(run.spike_steps),
         "nonfinite_steps": list(run.nonfinite_steps),
         "skipped_lines": run.skipped_lines,
+        "irregular_rows": run.irregular_rows,
         "ignored_records": run.ignored_records,
         "curve_sampled": [[step, loss if math.isfinite(loss) else None] for step, loss in run.curve_sampled],
     }

@@ -70,6 +70,10 @@ def _reasons(run: RunResult) -> list[str]:
         where = code(str(run.first_skipped), 120) if run.first_skipped else ""
         unit = run.first_skipped.unit if run.first_skipped else "line"
         items.append(f"{run.skipped_lines} broken {unit}(s) skipped, the first at {where}")
+    if run.irregular_rows:
+        where = code(str(run.first_irregular), 120) if run.first_irregular else ""
+        shape = "row(s) with more or fewer cells than the header"
+        items.append(f"{run.irregular_rows} {shape}, read where they hold the step and metric; the first at {where}")
     items += [md(note, 300) for note in run.reader_notes[:5]]
     if run.ignored_records:
         items.append(f"{run.ignored_records} step record(s) without a numeric {code(run.settings.metric, 60)} ignored")
@@ -80,7 +84,10 @@ def _section(run: RunResult, with_chart: bool) -> str:
     lines = [f"### {ICON[run.verdict]} {code(run.name, 120)}: {run.verdict.value.upper()}", ""]
     lines += _reasons(run)
     if run.metrics is not None:
-        read = f" ({run.source_format}" + (f", {code(run.metric_name, 80)}" if run.metric_name else "") + ")"
+        keys = (f", {code(run.metric_name, 80)}" if run.metric_name else "") + (
+            f" by {code(run.step_name, 80)}" if run.step_name else ""
+        )
+        read = f" ({run.source_format}{keys})"
         lines += ["", f"{run.num_steps} steps from {len(run.files)} file(s){read}; score {num(run.score, 3)}."]
     if with_chart and run.curve_sampled:
         base = run.reference.curve_sampled if run.reference else ()

@@ -6,7 +6,7 @@ output writers, and the whole action end to end.
 - ``mutate``: byte-level damage (flips, truncations, splices, control characters, ``::``, ``%``,
   CR/LF/NUL, huge numbers, deep nesting, long lines).
 - ``formats``: structure-aware generators for each log format and for YAML configs.
-- ``corpus``: seed files: ``tests/data/real/**``, the examples, and logs written by
+- ``corpus``: seed files: ``../shared/real-logs/formats/**``, the examples, and logs written by
   ``tests/writers.py`` (tensorboardX, MLflow and the rest).
 - ``targets``: what is fed where, and the properties checked.
 

@@ -1,4 +1,4 @@
-"""Seed files for the mutators: logs real tools wrote (``tests/data/real/**``, the examples), logs
+"""Seed files for the mutators: logs real tools wrote (``../shared/real-logs/formats/**``, the examples), logs
 written by ``tests/writers.py`` (tensorboardX and MLflow themselves where installed), the README's
 config, and a report the action itself wrote.
 
@@ -19,7 +19,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
-REAL = ROOT / "tests" / "data" / "real"
+# Public logs live beside the checkout, never in it; without them the fuzzer has fewer seeds.
+REAL = ROOT.parent / "shared" / "real-logs" / "formats"
 SEED_BYTES = 24 << 10
 KINDS = ("jsonl", "trainer-state", "tensorboard", "csv", "mlflow", "meta", "config", "report")
 
