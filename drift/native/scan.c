@@ -158,20 +158,35 @@ static int same(const char *a, int64_t a_len, const char *b, int64_t b_len) {
     return a_len == b_len && (a_len == 0 || memcmp(a, b, (size_t)a_len) == 0);
 }
 
-/* A line that is not a flat object: blank, certainly broken, or Python's to read. */
+/* A line the flat-object scan does not take: blank, certainly broken, or Python's to read. */
 static int classify_other(const char *p, const char *end) {
     while (p < end && strip_space((unsigned char)*p)) p++;
     if (p == end) return ST_BLANK;
     unsigned char c = (unsigned char)*p;
     /* Whatever the rest holds, not UTF-8 or not JSON: json.loads refuses it either way. */
-    return c < 0x80 && !starts_value(c) ? ST_BROKEN : ST_DEFER;
+    if (c < 0x80 && !starts_value(c)) return ST_BROKEN;
+    /* An object, array or string that the line never closes (a record cut off): its closing byte
+     * appears nowhere after it. */
+    const char *close = c == '{' ? "}" : c == '[' ? "]" : c == '"' ? "\"" : NULL;
+    if (close && !memchr(p + 1, close[0], (size_t)(end - p - 1))) return ST_BROKEN;
+    return ST_DEFER;
 }
+
+static int scan_object(const char *p, const char *end, const keys_t *keys, int64_t *step_out, double *value_out);
 
 /* Classify one line [p, end) (no newline). */
 static int scan_line(const char *p, const char *end, const keys_t *keys, int64_t *step_out, double *value_out) {
+    if (p < end && *p == '{') {
+        int st = scan_object(p, end, keys, step_out, value_out);
+        if (st != ST_DEFER) return st;
+    }
+    return classify_other(p, end);
+}
+
+/* A line that starts with '{', as a flat object. */
+static int scan_object(const char *p, const char *end, const keys_t *keys, int64_t *step_out, double *value_out) {
     value_t filter = {V_NONE, 0, 0}, step = {V_NONE, 0, 0}, metric_v = {V_NONE, 0, 0};
     int cut = 0;
-    if (p >= end || *p != '{') return classify_other(p, end);
     /* A flat object whose line ends before it closes is broken: every token before the cut was
      * one json.loads reads the same way, and it then finds the end of its input. */
 #define DEFER_OR_BROKEN return cut ? ST_BROKEN : ST_DEFER
