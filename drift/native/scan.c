@@ -3,16 +3,18 @@
  *
  * It classifies each line of a buffer and, for the simple and common case, extracts the step and
  * the metric. What it does accept it accepts exactly as json.loads + int() + float() would:
- *   - a flat object of string keys and values that are JSON numbers (RFC 8259 grammar), the
- *     literals true/false/null, Python's NaN/Infinity/-Infinity, or plain ASCII strings;
+ *   - an object of ASCII string keys without escapes, whose values are JSON numbers (RFC 8259
+ *     grammar), the literals true/false/null, Python's NaN/Infinity/-Infinity, ASCII strings
+ *     (escapes allowed), or objects and arrays of those (validated, never read: a step, metric
+ *     or filter value that is one goes to Python);
  *   - the last occurrence of a duplicate key wins, as in a Python dict;
  *   - numbers are converted exactly, as Python's float() does, whatever the process locale.
  * Lines that need no judgement stay here and are only counted: blank lines, records that are not
  * points, records that hold the metric but no usable step or value (ignored), and lines that
  * json.loads certainly refuses (broken): one that cannot start a JSON value, such as a comment or
  * a console line, or a flat object cut off before it ends. Anything else it does not fully
- * understand (escapes, nested values, non-ASCII bytes, string-typed numbers, surrounding
- * whitespace) is handed back by its byte span to Python's json module, which keeps the reference
+ * understand (escaped keys, non-ASCII bytes, string-typed numbers, surrounding whitespace,
+ * nesting deeper than MAX_DEPTH) is handed back by its byte span to Python's json module, which keeps the reference
  * semantics (the reader also hands a broken first line of a file to json.loads, for its error).
  */
 #define _GNU_SOURCE /* strtod_l, through jsonlex.h */
@@ -43,7 +45,11 @@ enum {
     R_BROKEN_END,
     R_SIZE
 };
-enum { V_NONE, V_STRING, V_INT, V_FLOAT, V_NAN, V_POS_INF, V_NEG_INF, V_OTHER };
+/* V_ESCAPED: a string holding escapes; V_NESTED: an object or array (validated, not read). */
+enum { V_NONE, V_STRING, V_INT, V_FLOAT, V_NAN, V_POS_INF, V_NEG_INF, V_OTHER, V_ESCAPED, V_NESTED };
+
+/* Python's json recursion stops near 1000 levels, less what the caller's stack already holds. */
+#define MAX_DEPTH 200
 
 typedef struct {
     int kind;
@@ -79,6 +85,94 @@ static const char *scan_string(const char *p, const char *end, int *cut) {
     return NULL;
 }
 
+static int is_hex(unsigned char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F'); }
+
+/* A value string after its opening quote, escapes allowed as json.loads allows them (its text is
+ * then not its raw bytes: *escaped is set). NULL as scan_string. */
+static const char *scan_escaped_string(const char *p, const char *end, int *cut, int *escaped) {
+    while (p < end) {
+        unsigned char c = (unsigned char)*p;
+        if (c == '"') return p + 1;
+        if (c == '\\') {
+            *escaped = 1;
+            if (end - p < 2) break;
+            switch (p[1]) {
+                case '"': case '\\': case '/': case 'b': case 'f': case 'n': case 'r': case 't':
+                    p += 2;
+                    break;
+                case 'u':
+                    for (int i = 2; i < 6; i++) {
+                        if (p + i >= end) {
+                            *cut = 1;
+                            return NULL;
+                        }
+                        if (!is_hex((unsigned char)p[i])) return NULL;
+                    }
+                    p += 6;
+                    break;
+                default:
+                    return NULL;
+            }
+            continue;
+        }
+        if (c < 0x20 || c >= 0x80) return NULL;
+        p++;
+    }
+    *cut = 1;
+    return NULL;
+}
+
+static const char *scan_value(const char *p, const char *end, value_t *v, int *cut);
+
+/* An object or array at p, nesting depth deep, validated as json.loads reads it; NULL to defer. */
+static const char *skip_nested(const char *p, const char *end, int depth, int *cut) {
+    char close = *p == '{' ? '}' : ']';
+    if (depth > MAX_DEPTH) return NULL;
+    p = skip_ws(p + 1, end);
+    if (p < end && *p == close) return p + 1;
+    for (;;) {
+        if (p >= end) {
+            *cut = 1;
+            return NULL;
+        }
+        if (close == '}') {
+            int escaped = 0;
+            if (*p != '"') return NULL;
+            p = scan_escaped_string(p + 1, end, cut, &escaped);
+            if (!p) return NULL;
+            p = skip_ws(p, end);
+            if (p >= end) {
+                *cut = 1;
+                return NULL;
+            }
+            if (*p != ':') return NULL;
+            p = skip_ws(p + 1, end);
+            if (p >= end) {
+                *cut = 1;
+                return NULL;
+            }
+        }
+        if (*p == '{' || *p == '[') {
+            p = skip_nested(p, end, depth + 1, cut);
+        } else {
+            value_t v;
+            p = scan_value(p, end, &v, cut);
+        }
+        if (!p) return NULL;
+        p = skip_ws(p, end);
+        if (p >= end) {
+            *cut = 1;
+            return NULL;
+        }
+        if (*p == ',') {
+            p = skip_ws(p + 1, end);
+            continue;
+        }
+        if (*p == close) return p + 1;
+        return NULL;
+    }
+}
+
 /* Parse one value; returns the pointer after it or NULL to defer (*cut set when the line ended). */
 static const char *scan_value(const char *p, const char *end, value_t *v, int *cut) {
     v->start = p;
@@ -87,11 +181,19 @@ static const char *scan_value(const char *p, const char *end, value_t *v, int *c
         return NULL;
     }
     if (*p == '"') {
-        const char *q = scan_string(p + 1, end, cut);
+        int escaped = 0;
+        const char *q = scan_escaped_string(p + 1, end, cut, &escaped);
         if (!q) return NULL;
-        v->kind = V_STRING;
+        v->kind = escaped ? V_ESCAPED : V_STRING;
         v->start = p + 1;
         v->len = (q - 1) - (p + 1);
+        return q;
+    }
+    if (*p == '{' || *p == '[') {
+        const char *q = skip_nested(p, end, 1, cut);
+        if (!q) return NULL;
+        v->kind = V_NESTED;
+        v->len = q - p;
         return q;
     }
     if (starts_with_word(p, end, "true", 4) || starts_with_word(p, end, "null", 4)) { v->kind = V_OTHER; v->len = 4; return p + 4; }
@@ -222,16 +324,16 @@ static int scan_object(const char *p, const char *end, const keys_t *keys, int64
     if (p != end) return ST_DEFER;  /* extra data (or whitespace) after the object */
 
     if (keys->filter_key_len) {
-        /* A number or literal matches by its JSON text, which Python decides. */
+        /* A number, literal, escaped string or container matches by its JSON text: Python decides. */
         if (filter.kind != V_NONE && filter.kind != V_STRING) return ST_DEFER;
         if (!(filter.kind == V_STRING && same(filter.start, filter.len, keys->filter_value, keys->filter_value_len)))
             return ST_OTHER;
     } else if (metric_v.kind == V_NONE) {
         return ST_OTHER;  /* without a filter, a record is a point only when it holds the metric */
     }
-    /* Strings, booleans and null go through Python's int()/float() rules. */
-    if (step.kind == V_STRING || step.kind == V_OTHER) return ST_DEFER;
-    if (metric_v.kind == V_STRING || metric_v.kind == V_OTHER) return ST_DEFER;
+    /* Strings, booleans, null, objects and arrays go through Python's int()/float() rules. */
+    if (step.kind == V_STRING || step.kind >= V_OTHER) return ST_DEFER;
+    if (metric_v.kind == V_STRING || metric_v.kind >= V_OTHER) return ST_DEFER;
     if (step.kind == V_NONE || metric_v.kind == V_NONE) return ST_IGNORED;
     int ok = to_step(&step, step_out);
     if (ok < 0) return ST_DEFER;

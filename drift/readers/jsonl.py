@@ -24,6 +24,7 @@ from collections import deque
 from collections.abc import Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, replace
+from typing import TypeVar
 
 import numpy as np
 import numpy.typing as npt
@@ -34,6 +35,7 @@ from drift.errors import LogError
 from drift.readers.common import LogFile, Points, ReadSpec, finish, record_point
 
 CHUNK_BYTES = 8 << 20
+_T = TypeVar("_T", bound=np.generic)
 
 
 @dataclass(frozen=True)
@@ -97,22 +99,33 @@ def _read_file(src: _Source, key: _Keys, lib: ctypes.CDLL | None) -> None:
 
     with src.log.path.open("rb") as handle:
         remaining = os.fstat(handle.fileno()).st_size
-        carry = b""
+        carry: bytes | bytearray = b""  # bytearray: a line longer than a chunk, read so far
         while True:
             # Sized to what is left (+1 to see the end of a file that grows while we read it),
-            # so a small log costs a small buffer.
-            buffer = bytearray(len(carry) + max(1, min(CHUNK_BYTES, remaining + 1)))
-            buffer[: len(carry)] = carry
-            got = handle.readinto(memoryview(buffer)[len(carry) :])
+            # so a small log costs a small buffer. A line longer than a chunk is read on into its
+            # own buffer, doubling, so a 100 MB line costs a few copies, not one per chunk.
+            held = len(carry)
+            want = max(1, min(max(CHUNK_BYTES, held), remaining + 1))
+            if isinstance(carry, bytearray):
+                buffer = carry
+                more = handle.read(want)
+                buffer += more
+                got = len(more)
+                del more
+            else:
+                buffer = bytearray(held + want)
+                buffer[:held] = carry
+                got = handle.readinto(memoryview(buffer)[held:])
             remaining = max(0, remaining - got)
-            filled = len(carry) + got
+            filled = held + got
             if got == 0:
                 size = filled  # the last line, without its newline
                 carry = b""
             else:
-                cut = buffer.rfind(b"\n", 0, filled)
+                cut = buffer.rfind(b"\n", held, filled)  # the carry holds no newline
                 if cut < 0:  # a very long line: keep reading until it ends
-                    carry = bytes(buffer[:filled])
+                    del buffer[filled:]
+                    carry = buffer
                     continue
                 size = cut + 1
                 carry = bytes(buffer[size:filled])
@@ -229,7 +242,7 @@ def _span(res: IntArray, field: int) -> tuple[int, int, int]:
     return int(line), int(start), int(end)
 
 
-def _joined(parts: list[npt.NDArray[np.generic]]) -> npt.NDArray[np.generic]:
+def _joined(parts: Sequence[npt.NDArray[_T]]) -> npt.NDArray[_T]:
     return parts[0] if len(parts) == 1 else np.concatenate(parts)
 
 

@@ -79,7 +79,7 @@ def jsonl_seeds() -> dict[str, bytes]:
         '{"type": "step", "step": 8, "loss": 1.5\n',
         '{"type": "step", "st\n',
         '{"type": "step", "step": 99999999999999999999, "loss": 1}\n',
-        " {\"type\": \"step\", \"step\": 9, \"loss\": 1}\t\n",
+        ' {"type": "step", "step": 9, "loss": 1}\t\n',
         '{"type": "step", "step": 10, "loss": -0}\n',
         "\x00\x01\x02\n",
         "{\xe2\x82\xac}\n",
@@ -91,8 +91,9 @@ def jsonl_seeds() -> dict[str, bytes]:
         "junk-lines-over-64k.jsonl": b'{"type": "banner"}\n' + b"# epoch 1 done, nothing to see\n" * 2400,
         "non-matching-over-64k.jsonl": b'{"type": "banner"}\n'
         + b'{"type": "eval", "step": 5, "accuracy": 0.5}\n' * 1600,
-        "single-line-over-64k.jsonl": ('{"type": "step", "step": 1, "loss": 2.5, "pad": "' + "x" * 70_000 + '"}')
-        .encode(),
+        "single-line-over-64k.jsonl": (
+            '{"type": "step", "step": 1, "loss": 2.5, "pad": "' + "x" * 70_000 + '"}'
+        ).encode(),
         "crlf.jsonl": ordinary[:2000].replace("\n", "\r\n").encode(),
     }
 
