@@ -116,6 +116,11 @@ def _clang_with_libfuzzer() -> bool:
 
 @pytest.fixture(scope="module")
 def fuzz_build(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The harnesses, as tools/fuzz_native.sh builds them; .ci/run names its own build in
+    DRIFT_FUZZ_NATIVE (built from this checkout minutes before) rather than building twice."""
+    built = os.environ.get("DRIFT_FUZZ_NATIVE")
+    if built and (Path(built) / "bin" / "fuzz_jsondoc").exists():
+        return Path(built)
     need(_clang_with_libfuzzer(), "clang")
     out = tmp_path_factory.mktemp("fuzz-native")
     env = {**os.environ, "PYTHON": sys.executable}
@@ -456,3 +461,31 @@ def test_a_library_built_from_older_sources_is_not_loaded(tmp_path: Path, monkey
     monkeypatch.setattr(native, "_loaded", False)
     assert native.load() is None
     monkeypatch.setattr(native, "_loaded", False)  # the real one again, for the tests after this
+
+
+def test_a_chunk_walked_in_many_calls_reads_as_one(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """One-row output arrays: drift_scan stops when they are full and resumes where it stopped."""
+    path = tmp_path / "train.jsonl"
+    lines = []
+    for s in range(60):
+        lines += [dlm_line(s, 1.0 / (s + 1)), "\n", f'{{"type": "step", "step": "{s}", "loss": "1"}}\n']
+        lines += ["# junk\n", '{"type": "step", "step": 1e400, "loss": 1}\n', '{"type": "eval", "m": [1]}\n']
+    path.write_text("".join(lines))
+    files = [LogFile(path, "train.jsonl")]
+    whole = read_dlm(files, fast=True)
+    monkeypatch.setattr(jsonl, "POINTS_PER_CALL", 1)
+    monkeypatch.setattr(jsonl, "DEFERRED_PER_CALL", 1)
+    resumed, slow = read_dlm(files, fast=True), read_dlm(files, fast=False)
+    for curve in (whole, resumed):
+        assert (curve.steps.tolist(), curve.values.tolist(), curve.line.tolist()) == (
+            slow.steps.tolist(),
+            slow.values.tolist(),
+            slow.line.tolist(),
+        )
+        assert (curve.skipped_lines, curve.first_skipped, curve.ignored_records, curve.fields_seen) == (
+            slow.skipped_lines,
+            slow.first_skipped,
+            slow.ignored_records,
+            slow.fields_seen,
+        )
+    assert slow.skipped_lines == 60 and slow.ignored_records == 60

@@ -194,11 +194,11 @@ def _scan(lib: ctypes.CDLL, buffer: bytearray, size: int, key: _Keys) -> _Scan:
     start = lines = ignored = broken = 0
     first_ignored: tuple[int, int, int] | None = None
     first_broken: tuple[int, int, int] | None = None
+    out_steps = np.empty(points, dtype=np.int64)
+    out_values = np.empty(points, dtype=np.float64)
+    out_at = np.empty(points, dtype=np.int64)
+    out_deferred = np.empty(3 * deferred_rows, dtype=np.int64)
     while True:
-        out_steps = np.empty(points, dtype=np.int64)
-        out_values = np.empty(points, dtype=np.float64)
-        out_at = np.empty(points, dtype=np.int64)
-        out_deferred = np.empty(3 * deferred_rows, dtype=np.int64)
         stop = native.check(
             "drift_scan",
             lib.drift_scan(
@@ -210,10 +210,11 @@ def _scan(lib: ctypes.CDLL, buffer: bytearray, size: int, key: _Keys) -> _Scan:
             native.SCAN_ARGUMENTS,
         )  # fmt: skip
         k, d = int(res[_R_POINTS]), int(res[_R_DEFERRED])
-        steps.append(out_steps[:k])
-        values.append(out_values[:k])
-        at.append(out_at[:k])
-        deferred.append(out_deferred[: 3 * d].reshape(-1, 3))
+        last = stop != _SCAN_FULL  # else the next call writes over the arrays: keep copies
+        steps.append(out_steps[:k] if last else out_steps[:k].copy())
+        values.append(out_values[:k] if last else out_values[:k].copy())
+        at.append(out_at[:k] if last else out_at[:k].copy())
+        deferred.append((out_deferred[: 3 * d] if last else out_deferred[: 3 * d].copy()).reshape(-1, 3))
         if res[_R_IGNORED] and first_ignored is None:
             first_ignored = _span(res, _R_FIRST_IGNORED)
         if res[_R_BROKEN] and first_broken is None:
@@ -222,7 +223,7 @@ def _scan(lib: ctypes.CDLL, buffer: bytearray, size: int, key: _Keys) -> _Scan:
         broken += int(res[_R_BROKEN])
         lines += int(res[_R_LINES])
         start = int(res[_R_CONSUMED])
-        if stop != _SCAN_FULL:
+        if last:
             break
     return _Scan(
         lines,
