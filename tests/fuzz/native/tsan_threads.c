@@ -4,7 +4,7 @@
  * as the wrappers call them (same key strings, separate buffers), and must agree with one
  * thread's result. TSan reports any data race (the library keeps no shared mutable state: the
  * CRC tables and key tables live on each call's stack or heap). */
-#define _POSIX_C_SOURCE 200809L
+#define _GNU_SOURCE /* pthread_barrier_t */
 #include <pthread.h>
 #include <sys/stat.h>
 
@@ -36,18 +36,19 @@ static uint64_t run(const job_t *job) {
 }
 
 #ifdef TSAN_CONTROL
-static uint64_t shared_count; /* the negative control: a race TSan must report */
+/* The negative control: both threads write this before they meet at the barrier, unordered, so
+ * TSan must report it (right away, while both threads' recent history is still at hand). */
+static uint64_t shared_count;
+static pthread_barrier_t both_started;
 #endif
 
 static void *worker(void *arg) {
     job_t *job = arg;
 #ifdef TSAN_CONTROL
-    shared_count++; /* while both threads run */
+    shared_count++;
+    pthread_barrier_wait(&both_started);
 #endif
     job->result = run(job);
-#ifdef TSAN_CONTROL
-    shared_count += job->result;
-#endif
     return NULL;
 }
 
@@ -65,6 +66,9 @@ static uint8_t *slurp(const char *path, size_t *len) {
 int main(int argc, char **argv) {
     /* argv: KIND FILE [KIND FILE ...], KIND one of jsonl, jsondoc, tfevents */
     int n = 0;
+#ifdef TSAN_CONTROL
+    CHECK(pthread_barrier_init(&both_started, NULL, 2) == 0);
+#endif
     for (int i = 1; i + 1 < argc; i += 2) {
         job_t a = {0}, b;
         a.kind = strcmp(argv[i], "jsonl") == 0 ? 0 : strcmp(argv[i], "jsondoc") == 0 ? 1 : 2;
