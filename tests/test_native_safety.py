@@ -175,17 +175,17 @@ def _ordinary(path: Path, size: int) -> Path:
 
 
 LOG_BYTES = 4 << 20
-KINDS: dict[str, Callable[[Path], Path]] = {
-    "ordinary": lambda p: _ordinary(p, LOG_BYTES),
-    "blank": lambda p: _write(p, dlm_line(0, 1.0), "\n", LOG_BYTES),
-    "whitespace": lambda p: _write(p, dlm_line(0, 1.0), " \t\n", LOG_BYTES),
-    "junk": lambda p: _write(p, dlm_line(0, 1.0), "# epoch 1 step 300: loss=2.5, nothing JSON here\n", LOG_BYTES),
-    "short junk": lambda p: _write(p, dlm_line(0, 1.0), "x\n", LOG_BYTES),
-    "non-matching": lambda p: _write(p, dlm_line(0, 1.0), '{"type": "eval", "step": 5, "accuracy": 0.5}\n', LOG_BYTES),
-    "nested records": lambda p: _write(
-        p, dlm_line(0, 1.0), '{"type": "eval", "step": 5, "m": {"acc": [0.5, 0.25]}, "s": "a\\"b"}\n', LOG_BYTES
+KINDS: dict[str, Callable[[Path, int], Path]] = {
+    "ordinary": _ordinary,
+    "blank": lambda p, n: _write(p, dlm_line(0, 1.0), "\n", n),
+    "whitespace": lambda p, n: _write(p, dlm_line(0, 1.0), " \t\n", n),
+    "junk": lambda p, n: _write(p, dlm_line(0, 1.0), "# epoch 1 step 300: loss=2.5, nothing JSON here\n", n),
+    "short junk": lambda p, n: _write(p, dlm_line(0, 1.0), "x\n", n),
+    "non-matching": lambda p, n: _write(p, dlm_line(0, 1.0), '{"type": "eval", "step": 5, "accuracy": 0.5}\n', n),
+    "nested records": lambda p, n: _write(
+        p, dlm_line(0, 1.0), '{"type": "eval", "step": 5, "m": {"acc": [0.5, 0.25]}, "s": "a\\"b"}\n', n
     ),
-    "cut records": lambda p: _write(p, dlm_line(0, 1.0), '{"type": "step", "step": 5, "loss": 1.\n', LOG_BYTES),
+    "cut records": lambda p, n: _write(p, dlm_line(0, 1.0), '{"type": "step", "step": 5, "loss": 1.\n', n),
 }
 
 
@@ -212,7 +212,7 @@ def _cost(path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[int, int]:
 @pytest.fixture(scope="module")
 def logs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Path]]:
     folder = tmp_path_factory.mktemp("cost")
-    yield {kind: write(folder / f"{kind.replace(' ', '-')}.jsonl") for kind, write in KINDS.items()}
+    yield {kind: write(folder / f"{kind.replace(' ', '-')}.jsonl", LOG_BYTES) for kind, write in KINDS.items()}
 
 
 @pytest.mark.parametrize("kind", [k for k in KINDS if k != "ordinary"])
@@ -231,8 +231,8 @@ def test_skipped_lines_cost_no_more_per_byte_than_an_ordinary_log(
 
 
 @pytest.mark.parametrize("kind", [k for k in KINDS if k != "ordinary"])
-def test_skipped_lines_read_as_json_loads_reads_them(kind: str, logs: dict[str, Path]) -> None:
-    files = [LogFile(logs[kind], "log.jsonl")]
+def test_skipped_lines_read_as_json_loads_reads_them(kind: str, tmp_path: Path) -> None:
+    files = [LogFile(KINDS[kind](tmp_path / "log.jsonl", 256 << 10), "log.jsonl")]
     fast, slow = read_dlm(files, fast=True), read_dlm(files, fast=False)
     assert (fast.steps.tolist(), fast.values.tolist(), fast.line.tolist()) == (
         slow.steps.tolist(),
