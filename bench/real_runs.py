@@ -211,3 +211,88 @@ def curve_of(run: RealRun) -> Curve:
         (keep + 1).astype(np.int64),
         (run.name,),
     )
+
+
+def expected(run: RealRun) -> str:
+    """What the run should get: fail, pass, or either (borderline spikes)."""
+    if run.label == "healthy":
+        return "pass"
+    if run.label == "spiky" and run.spike_rise < 0.2:
+        return "either"
+    return "fail"
+
+
+def group(run: RealRun) -> str:
+    if run.label == "spiky":
+        return "spiky >=+20%" if run.spike_rise >= 0.2 else "spiky <+20% (borderline)"
+    return run.label
+
+
+def settings_from(pairs: list[str]) -> RunSettings:
+    settings = RunSettings()
+    for pair in pairs:
+        key, _, raw = pair.partition("=")
+        field = BY_NAME[key.strip()]
+        settings = replace(settings, **{field.name.replace("-", "_"): parse_value(field, raw, "--settings")})
+    return settings
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--settings", nargs="*", default=[], help="key=value settings (input names), e.g. robust-sigma=5")
+    parser.add_argument("--runs", action="store_true", help="also print every run's verdict and message")
+    args = parser.parse_args()
+    settings = settings_from(args.settings)
+    runs = load()
+    results: list[tuple[RealRun, RunResult]] = [(run, judge(run.name, curve_of(run), settings)) for run in runs]
+
+    shown = ", ".join(args.settings) or "every setting at its default"
+    print(f"{len(runs)} real runs from {DATA.relative_to(DATA.parent.parent)}; {shown}\n")
+    groups = ["healthy", "spiky >=+20%", "spiky <+20% (borderline)", "diverging", "flat"]
+    verdicts = ("pass", "warn", "skip", "error")
+    table: Counter[tuple[str, str]] = Counter((group(run), result.verdict.value) for run, result in results)
+    print("Verdicts (rows: the label of docs/real-runs.md):\n")
+    print("| label | runs | " + " | ".join(verdicts) + " | as expected |")
+    print("|---|---:|" + "---:|" * len(verdicts) + "---:|")
+    for name in groups:
+        members = [(r, res) for r, res in results if group(r) == name]
+        good = sum(
+            expected(r) == "either" or (res.verdict.value == "pass") == (expected(r) == "pass") for r, res in members
+        )
+        cells = " | ".join(str(table[(name, v)]) for v in verdicts)
+        print(f"| {name} | {len(members)} | {cells} | {good}/{len(members)} |")
+
+    checks = sorted({c.metric for _, res in results for c in res.checks})
+    print("\nPer check: the share of healthy runs it fails (false failures) and of the runs that must fail it passes")
+    print("(misses; a check need not catch every kind, the verdict is what counts):\n")
+    fail_groups = ["spiky >=+20%", "diverging", "flat"]
+    print("| check | healthy runs failed | " + " | ".join(f"{g} passed" for g in fail_groups) + " |")
+    print("|---|---:|" + "---:|" * len(fail_groups))
+    for metric in checks:
+        row = []
+        for name in ["healthy", *fail_groups]:
+            members = [res for r, res in results if group(r) == name]
+            judged = [res for res in members if any(c.metric == metric for c in res.checks)]
+            if name == "healthy":
+                bad = sum(any(c.metric == metric and not c.passed for c in res.checks) for res in judged)
+            else:
+                bad = sum(any(c.metric == metric and c.passed for c in res.checks) for res in judged)
+            row.append(f"{bad}/{len(judged)} ({bad / len(judged):.0%})" if judged else "-")
+        print(f"| {metric} | " + " | ".join(row) + " |")
+
+    wrong = [(r, res) for r, res in results if expected(r) != "either" and (res.verdict.value == "pass") != (expected(r) == "pass")]
+    print("\nRuns judged against their label:" if wrong else "\nEvery run judged as labelled.")
+    for run, res in wrong:
+        print(f"- {run.name} ({group(run)}, {run.kind}): {res.verdict.value.upper()}: {res.message}")
+    borderline = [(r, res) for r, res in results if expected(r) == "either"]
+    for run, res in borderline:
+        print(f"- borderline {run.name}: {res.verdict.value.upper()}: {res.message}")
+    if args.runs:
+        print("\nEvery run:")
+        for run, res in results:
+            print(f"- {run.name} [{run.label}]: {res.verdict.value.upper()}: {res.message}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
