@@ -39,7 +39,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
@@ -63,6 +63,7 @@ class RobustEvents:
     points: IntArray  # point index of the first step of each episode
     z: FloatArray  # how far above its trend, in noise units
     threshold: float  # the height a rise had to exceed in this curve (see threshold())
+    rise: FloatArray = field(default_factory=lambda: np.empty(0))  # rise over the trend / loss level (relative_rise)
 
 
 @dataclass(frozen=True, eq=False)
@@ -271,10 +272,27 @@ def threshold(sigma: float, n: int) -> float:
     return math.sqrt(sigma * sigma + 2.0 * math.log(n / REFERENCE_LENGTH))
 
 
-def robust_events(values: FloatArray, *, window: int, sigma: float) -> RobustEvents:
-    """Episodes of loss spikes in a forward-filled, finite curve."""
+def relative_rise(values: FloatArray, medians: FloatArray, points: IntArray, half: int) -> FloatArray:
+    """How much each point rises over its trend, as a share of the loss level there.
+
+    The trend is the higher of the two side trends (an event stands above both). The level is
+    the trend's magnitude, but never less than a tenth of the curve's typical magnitude (its
+    median |loss|): for a loss near zero, or one that crosses it, a rise relative to a trend of
+    almost nothing would make every wiggle enormous. For a negative loss the magnitude is the
+    scale too: from -0.90 to -0.81 is a rise of 10%."""
+    before, after = side_trends(values, medians, points, half)
+    base = np.maximum(before, after)
+    floor = 0.1 * float(np.median(np.abs(values)))
+    level = np.maximum(np.abs(base), floor)
+    return _height(values[points] - base, level)
+
+
+def robust_events(values: FloatArray, *, window: int, sigma: float, min_rise: float = 0.0) -> RobustEvents:
+    """Episodes of loss spikes in a forward-filled, finite curve: points more than the threshold
+    (see threshold()) noise units above their trend, and, with ``min_rise``, at least that share
+    of the loss level above it (relative_rise())."""
     cut = threshold(sigma, values.size)
-    empty = RobustEvents(np.empty(0, dtype=np.int64), np.empty(0), cut)
+    empty = RobustEvents(np.empty(0, dtype=np.int64), np.empty(0), cut, np.empty(0))
     if values.size < 3:
         return empty
     rising = np.flatnonzero(values[1:] > values[:-1]) + 1
@@ -289,11 +307,19 @@ def robust_events(values: FloatArray, *, window: int, sigma: float) -> RobustEve
         tall.append(z[hit])
     points, zs = np.concatenate(found), np.concatenate(tall)
     half = context.half
+    # Only the few points over the noise threshold pay for their rise.
+    with np.errstate(over="ignore", invalid="ignore"):
+        rises = relative_rise(values, context.medians, points, half) if points.size else np.empty(0)
+    if min_rise > 0.0:
+        material = rises >= min_rise
+        points, zs, rises = points[material], zs[material], rises[material]
     if points.size > 1:
         # Steps within one neighbourhood of the previous event are the same episode.
         starts = np.concatenate([[True], np.diff(points) > half])
         episode = np.cumsum(starts) - 1
         peak = np.full(int(starts.sum()), -np.inf)
         np.maximum.at(peak, episode, zs)
-        return RobustEvents(points[starts].astype(np.int64), peak, cut)
-    return RobustEvents(points.astype(np.int64), zs, cut)
+        largest = np.full(int(starts.sum()), -np.inf)
+        np.maximum.at(largest, episode, rises)
+        return RobustEvents(points[starts].astype(np.int64), peak, cut, largest)
+    return RobustEvents(points.astype(np.int64), zs, cut, rises)
