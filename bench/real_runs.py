@@ -21,6 +21,7 @@ import re
 import sys
 from collections import Counter
 from dataclasses import dataclass, replace
+from itertools import pairwise
 from pathlib import Path
 
 import numpy as np
@@ -149,9 +150,7 @@ def _console(slug: str, entry: dict) -> tuple[np.ndarray, np.ndarray]:  # type: 
         numbers = np.asarray([int(s) for s in steps_raw])
         start = int(np.flatnonzero(np.diff(numbers) <= 0)[-1]) + 1
         return numbers[start:], vals[start:]
-    if not all(s.isdigit() for s in steps_raw) or any(
-        int(b) <= int(a) for a, b in zip(steps_raw, steps_raw[1:], strict=False)
-    ):
+    if not all(s.isdigit() for s in steps_raw) or any(int(b) <= int(a) for a, b in pairwise(steps_raw)):
         # Rounded steps ("1K" repeated): the points in line order.
         return np.arange(1, vals.size + 1), vals
     return np.asarray([int(s) for s in steps_raw]), vals
@@ -192,9 +191,7 @@ def load() -> list[RealRun]:
         else:
             steps, values = _formats(rel)
             spikes = FORMAT_SPIKES.get(rel, ())
-        out.append(
-            RealRun(name, label, kind, labelled_rise(steps, values, spikes), steps, values, spikes, note)
-        )
+        out.append(RealRun(name, label, kind, labelled_rise(steps, values, spikes), steps, values, spikes, note))
     return out
 
 
@@ -239,7 +236,7 @@ def settings_from(pairs: list[str]) -> RunSettings:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--settings", nargs="*", default=[], help="key=value settings (input names), e.g. robust-sigma=5")
+    parser.add_argument("--settings", nargs="*", default=[], help="key=value settings by input name: robust-sigma=5")
     parser.add_argument("--runs", action="store_true", help="also print every run's verdict and message")
     args = parser.parse_args()
     settings = settings_from(args.settings)
@@ -280,7 +277,11 @@ def main() -> int:
             row.append(f"{bad}/{len(judged)} ({bad / len(judged):.0%})" if judged else "-")
         print(f"| {metric} | " + " | ".join(row) + " |")
 
-    wrong = [(r, res) for r, res in results if expected(r) != "either" and (res.verdict.value == "pass") != (expected(r) == "pass")]
+    wrong = [
+        (r, res)
+        for r, res in results
+        if expected(r) != "either" and (res.verdict.value == "pass") != (expected(r) == "pass")
+    ]
     print("\nRuns judged against their label:" if wrong else "\nEvery run judged as labelled.")
     for run, res in wrong:
         print(f"- {run.name} ({group(run)}, {run.kind}): {res.verdict.value.upper()}: {res.message}")

@@ -308,8 +308,7 @@ def _events(curve: Curve, metrics: Metrics) -> tuple[Event, ...]:
         ]
 
     out = [
-        Event(s, "spike", p, r, z, share)
-        for (s, p), r, z, share in zip(where(spikes), rises, zs, shares, strict=True)
+        Event(s, "spike", p, r, z, share) for (s, p), r, z, share in zip(where(spikes), rises, zs, shares, strict=True)
     ]
     out += [Event(s, "non-finite", p) for s, p in where(nonfinite)]
     out.sort(key=lambda event: event.step)

@@ -197,7 +197,8 @@ def _threshold(run: RunResult) -> _Threshold | None:
     non-finite initial loss there is no finite limit to draw.
     """
     m = run.metrics
-    if m is None or not math.isfinite(m.initial_loss) or m.initial_loss == 0:
+    checked = any(c.metric == "convergence_ratio" for c in run.checks)
+    if m is None or not checked or not math.isfinite(m.initial_loss) or m.initial_loss == 0:
         return None
     value = m.initial_loss * run.settings.max_convergence_ratio
     if not math.isfinite(value):
