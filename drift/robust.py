@@ -56,6 +56,9 @@ _TRIMMED_ABS_MEAN = 0.71682
 _BUDGET = 1_000_000
 # sigma is the threshold for a curve of up to this many points; see threshold().
 REFERENCE_LENGTH = 1000
+# No event in a run's first 2% (at least 3 points): see warmup().
+WARMUP_SHARE = 0.02
+WARMUP_POINTS = 3
 
 
 @dataclass(frozen=True, eq=False)
@@ -196,13 +199,20 @@ def side_trends(values: FloatArray, medians: FloatArray, points: IntArray, half:
     # disagree, and carrying the steep side's slope on would invent a rise.
     slope = np.where(np.sign(slope_b) == np.sign(slope_a), np.sign(slope_b) * np.fmin(abs(slope_b), abs(slope_a)), 0.0)
     lag = (half + 1) / 2.0
-    before = near_b + np.nan_to_num(slope) * lag
-    after = near_a - np.nan_to_num(slope) * lag
+    carried = np.nan_to_num(slope)
+    before = near_b + carried * lag
+    after = near_a - carried * lag
     for trend, is_after in ((before, False), (after, True)):
         for k in np.flatnonzero(np.isnan(trend)).tolist():
             i = int(points[k])
             around = values[i + 1 : i + 1 + half] if is_after else values[max(0, i - half) : i]
-            trend[k] = float(np.median(around)) if around.size else float(values[i])
+            if not around.size:
+                trend[k] = float(values[i])
+                continue
+            # A shorter window's median lags by (m + 1) / 2 steps: carry it along the slope too, or
+            # on a steep descent the few values after a point near the end sit far below it.
+            shift = float(carried[k]) * (around.size + 1) / 2.0
+            trend[k] = float(np.median(around)) + (-shift if is_after else shift)
     return before, after
 
 
@@ -287,6 +297,14 @@ def relative_rise(values: FloatArray, medians: FloatArray, points: IntArray, hal
     return _height(values[points] - base, level)
 
 
+def warmup(n: int) -> int:
+    """The first point that can be an event: the first WARMUP_SHARE of a run (at least
+    WARMUP_POINTS points) is warmup, where the loss and its noise fall fastest, a short run's noise
+    estimate (one level for the whole curve) is lowest next to them, and a bump is the learning
+    rate coming up, not an instability."""
+    return max(WARMUP_POINTS, math.ceil(n * WARMUP_SHARE))
+
+
 def robust_events(values: FloatArray, *, window: int, sigma: float, min_rise: float = 0.0) -> RobustEvents:
     """Episodes of loss spikes in a forward-filled, finite curve: points more than the threshold
     (see threshold()) noise units above their trend, and, with ``min_rise``, at least that share
@@ -296,6 +314,7 @@ def robust_events(values: FloatArray, *, window: int, sigma: float, min_rise: fl
     if values.size < 3:
         return empty
     rising = np.flatnonzero(values[1:] > values[:-1]) + 1
+    rising = rising[rising >= warmup(values.size)]
     if not rising.size:
         return empty
     context = _Context.of(values, window)
