@@ -49,7 +49,8 @@ class Trend:
 
 def trend(values: FloatArray) -> Trend:
     """The trend's improvement of a curve (non-finite values are left out)."""
-    finite = values[np.isfinite(values)]
+    mask = np.isfinite(values)
+    finite = values if mask.all() else values[mask]
     if finite.size == 0:
         return Trend(math.nan, math.nan, math.nan, TrendState.NO_FINITE)
     k = max(MIN_POINTS, math.ceil(finite.size * SHARE))
@@ -58,7 +59,8 @@ def trend(values: FloatArray) -> Trend:
     if low == high:
         return Trend(start, end, math.nan, TrendState.CONSTANT)
     least = SIGNED_SHARE * finite.size
-    if np.count_nonzero(finite > 0) >= least and np.count_nonzero(finite < 0) >= least:
+    # Counting signs costs two passes over the curve: only a curve that has both needs them.
+    if low < 0.0 < high and np.count_nonzero(finite > 0) >= least and np.count_nonzero(finite < 0) >= least:
         return Trend(start, end, math.nan, TrendState.CROSSES_ZERO)
     if start == 0.0:
         # One-signed but starting at zero: any change is infinite relative to the start.

@@ -287,12 +287,15 @@ def relative_rise(values: FloatArray, medians: FloatArray, points: IntArray, hal
 
     The trend is the higher of the two side trends (an event stands above both). The level is
     the trend's magnitude, but never less than a tenth of the curve's typical magnitude (its
-    median |loss|): for a loss near zero, or one that crosses it, a rise relative to a trend of
+    median |loss|, from at most ~100k evenly spaced points): for a loss near zero, or one that crosses it, a rise relative to a trend of
     almost nothing would make every wiggle enormous. For a negative loss the magnitude is the
     scale too: from -0.90 to -0.81 is a rise of 10%."""
     before, after = side_trends(values, medians, points, half)
     base = np.maximum(before, after)
-    floor = 0.1 * float(np.median(np.abs(values)))
+    # The typical magnitude from at most ~100k evenly spaced points (all of them in a shorter
+    # curve): a median of every point of a 10M-step run would cost more than the detector.
+    stride = max(1, values.size // 100_000)
+    floor = 0.1 * float(np.median(np.abs(values[::stride])))
     level = np.maximum(np.abs(base), floor)
     return _height(values[points] - base, level)
 
