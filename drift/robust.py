@@ -29,10 +29,15 @@ The robust rule, for a curve y (non-finite values forward-filled, as for every m
   the previous one belong to the same episode and count once;
 - ``sigma`` is the threshold for a curve of up to a thousand points; a longer curve's threshold
   is raised just enough that its pure noise is no likelier to cross it (see threshold()), so a
-  healthy run does not fail for being long.
+  healthy run does not fail for being long;
+- with ``min_rise``, an event must also be *material*: its rise over the trend at least that
+  share of the loss level (relative_rise()). Long per-step runs hold rises of +4% to +9% many
+  noise units high (their upward noise has a longer tail than their dips); the spikes people
+  label start around +10%;
+- the first 2% of a run (at least three points) is warmup and has no events (see warmup()).
 
-Shifting the loss or multiplying it by a positive number changes none of this, and a curve that
-never rises has no events.
+Multiplying the loss by a positive number changes none of this; shifting it changes only the
+materiality (a rise relative to the loss level), and a curve that never rises has no events.
 """
 
 from __future__ import annotations
@@ -287,9 +292,14 @@ def relative_rise(values: FloatArray, medians: FloatArray, points: IntArray, hal
 
     The trend is the higher of the two side trends (an event stands above both). The level is
     the trend's magnitude, but never less than a tenth of the curve's typical magnitude (its
-    median |loss|, from at most ~100k evenly spaced points): for a loss near zero, or one that crosses it, a rise relative to a trend of
-    almost nothing would make every wiggle enormous. For a negative loss the magnitude is the
-    scale too: from -0.90 to -0.81 is a rise of 10%."""
+    median |loss|, from at most ~100k evenly spaced points): for a loss near zero, or one that
+    crosses it, a rise relative to a trend of almost nothing would make every wiggle enormous.
+    For a negative loss the magnitude is the scale too: from -0.90 to -0.81 is a rise of 10%."""
+    with np.errstate(over="ignore", invalid="ignore"):  # neighbours a float-range apart overflow to inf
+        return _relative_rise(values, medians, points, half)
+
+
+def _relative_rise(values: FloatArray, medians: FloatArray, points: IntArray, half: int) -> FloatArray:
     before, after = side_trends(values, medians, points, half)
     base = np.maximum(before, after)
     # The typical magnitude from at most ~100k evenly spaced points (all of them in a shorter
@@ -330,8 +340,7 @@ def robust_events(values: FloatArray, *, window: int, sigma: float, min_rise: fl
     points, zs = np.concatenate(found), np.concatenate(tall)
     half = context.half
     # Only the few points over the noise threshold pay for their rise.
-    with np.errstate(over="ignore", invalid="ignore"):
-        rises = relative_rise(values, context.medians, points, half) if points.size else np.empty(0)
+    rises = relative_rise(values, context.medians, points, half) if points.size else np.empty(0)
     if min_rise > 0.0:
         material = rises >= min_rise
         points, zs, rises = points[material], zs[material], rises[material]

@@ -305,7 +305,7 @@ def test_each_spike_reports_its_rise_over_the_trend(run_action: RunAction, works
     result = run_action(path="runs/*")
     events = result.report["runs"][0]["events"]
     assert [e["step"] for e in events] == [200]
-    assert 0.35 < events[0]["relative_rise"] < 0.45 and events[0]["z"] > 4.4
+    assert 35 < events[0]["rise_percent"] < 45 and events[0]["z"] > 4.4
     (annotation,) = [m for _, p, m in result.annotations() if p.get("title") == "training-drift: instability_events"]
     assert "+40% over the trend" in annotation and "σ" in annotation
     assert "+40% over trend" in result.summary
