@@ -236,7 +236,7 @@ def compare(run: RunResult, ref: Reference) -> RunResult:
     if metrics is None:
         return run
     settings = run.settings
-    last = next((c.position for c in run.checks if c.metric == "convergence_ratio"), None)
+    last = next((c.position for c in run.checks if c.metric in {"convergence_ratio", "improvement"}), None)
     first_event = next((c.position for c in run.checks if c.metric == "instability_events"), None)
     extra: list[Check] = []
 

@@ -238,7 +238,8 @@ def _event_tip(group: Sequence[Event]) -> str:
     first = group[0]
     if len(group) == 1 and first.kind == "spike":
         size = f" by +{num(first.rise)}" if first.rise is not None else ""
-        height = f", {num(first.z, 3)}σ above trend" if first.z is not None else ""
+        share = f", {first.relative_rise:+.0%} over trend" if first.relative_rise is not None else ""
+        height = f"{share}, {num(first.z, 3)}σ above trend" if first.z is not None else share
         return f"step {first.step}: loss spike{size}{height}"
     if len(group) == 1:
         return f"step {first.step}: non-finite loss (NaN or ∞)"
