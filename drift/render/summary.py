@@ -76,7 +76,8 @@ def _reasons(run: RunResult) -> list[str]:
         if check.metric == "improvement":
             shown = "n/a" if math.isnan(check.value) else f"{check.value:+.1f}%"
             limit = f"`min-improvement` {num(check.threshold)}%"
-            items.append(f"`improvement` {shown} is below {limit}: {md(check.note, 300)}")
+            told = f"n/a (against {limit})" if math.isnan(check.value) else f"{shown} is below {limit}"
+            items.append(f"`improvement` {told}: {md(check.note, 300)}")
             continue
         items.append(f"`{check.metric}` {num(check.value)} is {side} `{check.setting}` {num(check.threshold)}")
     for kind, total, label in (
