@@ -1,6 +1,6 @@
 """Detection-quality benchmark: false alarms on healthy runs, recall of injected spikes.
 
-    python bench/detection.py            # about 45 seconds
+    python bench/detection.py            # a few minutes
     python bench/detection.py --runs 50  # faster, noisier figures
 
 Synthetic runs look like real training: exponential or power-law decay, warmup, learning-rate
@@ -51,6 +51,7 @@ class Run:
     size: float = 0.0  # spike size in local-noise units
     excursion: float = 0.0  # healthy runs: the largest natural rise above the true trend, in local-noise units
     share: float = 0.0  # injected spikes: the rise over the true trend as a share of it
+    noise_share: float = 0.0  # the noise of one logged point as a share of the true trend (median over the run)
     oracle: np.ndarray | None = None  # type: ignore[type-arg]  # synthetic runs: (value - true trend) / true noise
 
 
@@ -92,6 +93,8 @@ def noise(rng: Rng, family: str, n: int, level: np.ndarray) -> tuple[np.ndarray,
 
 
 FAMILIES = ("gaussian", "gaussian-averaged", "heavy", "heavy-averaged", "heavy-microbatch")
+# Bands of the noise of one logged point, as a share of the loss, for the false-alarm breakdown.
+NOISE_BANDS = ((0.0, 0.01), (0.01, 0.02), (0.02, 0.04), (0.04, math.inf))
 
 
 def make(rng: Rng, family: str, n: int, kind: str, size: float = 0.0) -> Run:
@@ -125,7 +128,8 @@ def make(rng: Rng, family: str, n: int, kind: str, size: float = 0.0) -> Run:
         excursion = float(np.nanmax((y - base) / (local * sd)))
     with np.errstate(invalid="ignore"):
         oracle = np.where(np.concatenate([[False], y[1:] > y[:-1]]), (y - base) / sd, -np.inf)
-    return Run(family, kind, y, labels, size, excursion, oracle=oracle, share=share)
+    noise_share = float(np.median(sd / base))
+    return Run(family, kind, y, labels, size, excursion, oracle=oracle, share=share, noise_share=noise_share)
 
 
 def curve_of(values: np.ndarray) -> Curve:  # type: ignore[type-arg]
@@ -237,6 +241,7 @@ def main() -> int:
     per_family_material: dict[str, dict[str, float]] = defaultdict(dict)
     material_counts: dict[str, int] = {}
     threshold_alarms: Counter[str] = Counter()
+    by_band: dict[tuple[str, tuple[float, float]], list[bool]] = defaultdict(list)
     real_notes: list[str] = []
     for name, settings in DETECTORS.items():
         # Each run judged once per detector; the tables below read these.
@@ -256,6 +261,8 @@ def main() -> int:
                 if name == "robust (defaults)":
                     for check in result.failed:
                         threshold_alarms[check.metric] += 1
+                    band = next(b for b in NOISE_BANDS if run.noise_share < b[1])
+                    by_band[(run.family, band)].append(spikes > 0)
         recall: dict[float, list[bool]] = defaultdict(list)
         recall_5x: dict[str, list[bool]] = defaultdict(list)
         recall_material: dict[str, list[bool]] = defaultdict(list)
@@ -331,6 +338,20 @@ def main() -> int:
         print("|---|" + "---:|" * len(FAMILIES))
         for name, shares in table_of.items():
             print(f"| {name} | " + " | ".join(f"{shares[f]:.1%}" for f in FAMILIES) + " |")
+
+    print(
+        "\nHealthy 1,000-step runs with an event under the defaults, by the noise of one logged point as a share "
+        "of the loss (runs in the band in brackets):\n"
+    )
+    print("| noise per logged point | " + " | ".join(FAMILIES) + " |")
+    print("|---|" + "---:|" * len(FAMILIES))
+    for band in NOISE_BANDS:
+        label = f"{band[0]:.0%} to {band[1]:.0%}" if math.isfinite(band[1]) else f"{band[0]:.0%} or more"
+        cells = []
+        for family in FAMILIES:
+            hits = by_band.get((family, band), [])
+            cells.append(f"{sum(hits) / len(hits):.1%} ({len(hits)})" if hits else "–")
+        print(f"| {label} | " + " | ".join(cells) + " |")
 
     print(
         "\nHealthy 1,000-step runs whose own noise already holds a rise of 5x the local noise above the true trend "
