@@ -35,6 +35,7 @@ from drift.discovery import discover  # noqa: E402
 from drift.gate import RunResult, judge  # noqa: E402
 from drift.readers import read  # noqa: E402
 from drift.readers.common import LogFile, ReadSpec  # noqa: E402
+from drift.robust import noise_model  # noqa: E402
 
 DATA = ROOT.parent / "shared" / "real-logs"
 LABELS = ("healthy", "spiky", "diverging", "flat")
@@ -234,6 +235,15 @@ def settings_from(pairs: list[str]) -> RunSettings:
     return settings
 
 
+def noise_share(run: RealRun) -> str:
+    """The noise of one logged point (the robust detector's estimate) as a share of the loss at the end."""
+    values = run.values[np.isfinite(run.values)]
+    end = float(np.median(values[-max(3, values.size // 10) :])) if values.size else 0.0
+    if values.size < 4 or end == 0.0:
+        return "n/a"
+    return f"{noise_model(values).level / abs(end):.1%} of the loss"
+
+
 def found_labels(run: RealRun, result: RunResult) -> tuple[int, int]:
     """(labelled spikes with an event within one logged point, labelled spikes)."""
     steps = curve_of(run).steps
@@ -303,7 +313,7 @@ def tables(runs: list[RealRun], settings: RunSettings, shown: str) -> None:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--settings", nargs="*", default=None, help="key=value settings by input name: robust-sigma=5")
-    parser.add_argument("--runs", action="store_true", help="also print every run's verdict and message")
+    parser.add_argument("--runs", action="store_true", help="also print every run's verdict, message and noise level")
     args = parser.parse_args()
     runs = load()
     print(f"{len(runs)} real runs from {DATA.relative_to(DATA.parent.parent)} (labels: docs/real-runs.md)\n")
@@ -317,7 +327,7 @@ def main() -> int:
         print("Every run:")
         for run in runs:
             res = judge(run.name, curve_of(run), settings)
-            print(f"- {run.name} [{run.label}]: {res.verdict.value.upper()}: {res.message}")
+            print(f"- {run.name} [{run.label}, noise {noise_share(run)}]: {res.verdict.value.upper()}: {res.message}")
     return 0
 
 
