@@ -3,6 +3,7 @@
     python bench/run.py            # all cases (about two minutes, ~2 GB of logs under bench/out/)
     python bench/run.py --quick    # the 1M-step and cold-start cases only
     python bench/run.py --skips    # the JSON-lines reader on 100 MB inputs it mostly skips
+    python bench/run.py --detector # the spike detector and trend at 10M steps, against the one before materiality
 
 Each case runs ``entrypoint.py`` in a fresh process with the runner's environment (every input of
 action.yml at its default, GITHUB_OUTPUT and GITHUB_STEP_SUMMARY files, a workspace), and reads
@@ -347,13 +348,72 @@ def case_skips() -> list[str]:
     return rows
 
 
+DETECTOR_BEFORE = "65d984c"  # the last commit before material spikes and the trend (issue 13)
+
+
+def case_detector(rounds: int = 5) -> list[str]:
+    """The gate's per-curve work beyond the seed's metrics at 10M steps, against the detector before
+    materiality and the trend (``DETECTOR_BEFORE``) in the same process and on the same curve (only
+    the ratio is meaningful on shared cores): robust_events with the default materiality plus the
+    trend, and the earlier robust_events (read with ``git show``). Rounds alternate, medians kept."""
+    import importlib.util  # noqa: PLC0415
+    import tempfile  # noqa: PLC0415
+
+    from drift.convergence import trend  # noqa: PLC0415
+    from drift.robust import robust_events  # noqa: PLC0415
+
+    try:
+        source = subprocess.run(
+            ["git", "show", f"{DETECTOR_BEFORE}:drift/robust.py"], cwd=ROOT, capture_output=True, text=True, check=True
+        ).stdout
+    except (OSError, subprocess.CalledProcessError):
+        return [f"the earlier detector is not available (git show {DETECTOR_BEFORE} failed); nothing to compare"]
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "main_robust.py"
+        path.write_text(source, encoding="utf-8")
+        spec = importlib.util.spec_from_file_location("main_robust", path)
+        assert spec is not None and spec.loader is not None
+        main_robust = importlib.util.module_from_spec(spec)
+        sys.modules["main_robust"] = main_robust  # dataclasses look their module up there
+        spec.loader.exec_module(main_robust)
+    rng = np.random.default_rng(10)
+    n = 10_000_000
+    t = np.arange(n, dtype=np.float64)
+    values = 0.8 + 3.0 * np.exp(-t / 2e6) + 0.02 * (1 + np.exp(-t / 2e6)) * rng.standard_normal(n)
+    values[rng.integers(n // 20, n, size=30)] += 1.0  # a few real spikes, so the material test runs
+    ours: list[float] = []
+    theirs: list[float] = []
+    for _ in range(rounds):
+        start = time.perf_counter()
+        main_robust.robust_events(values, window=20, sigma=4.4)
+        theirs.append(time.perf_counter() - start)
+        start = time.perf_counter()
+        robust_events(values, window=20, sigma=4.4, min_rise=0.10)
+        trend(values)
+        ours.append(time.perf_counter() - start)
+    mine, base = float(np.median(ours)), float(np.median(theirs))
+    return [
+        "| detector at 10M steps (median of 5, same process) | seconds |",
+        "|---|---:|",
+        f"| before ({DETECTOR_BEFORE}): robust_events | {base:.2f} |",
+        f"| now: robust_events with min-spike-rise, and the trend | {mine:.2f} |",
+        f"| ratio | {mine / base:.2f}x |",
+    ]
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="only the 1M-step and cold-start cases")
     parser.add_argument("--no-seed", action="store_true", help="skip timing the seed's code (~15 s)")
     parser.add_argument("--formats", action="store_true", help="only the reader of every format on 1M steps")
     parser.add_argument("--skips", action="store_true", help="only the JSON-lines reader on 100 MB it mostly skips")
+    parser.add_argument(
+        "--detector", action="store_true", help="only the detector at 10M steps, against the earlier one"
+    )
     args = parser.parse_args()
+    if args.detector:
+        print("\n".join(case_detector()))
+        return 0
     launcher()  # started now, while this process is small
     if native.load() is None:
         print("warning: the compiled scanner is not built (python -m drift.native); timing the fallback")

@@ -122,7 +122,8 @@ FIELDS: tuple[Field, ...] = (
         "min-smoothness",
         "float",
         0.7,
-        "WARN when smoothness, 1 - var(Δloss)/var(loss), is below this.",
+        "With `original-checks: true`: WARN when smoothness, 1 - var(Δloss)/var(loss), is below this "
+        "(the default checks leave smoothness out: on real runs it measures the noise, not the health).",
         "run",
         low=0.0,
         high=1.0,
@@ -131,10 +132,21 @@ FIELDS: tuple[Field, ...] = (
         "max-convergence-ratio",
         "float",
         0.7,
-        "WARN when final loss / initial loss is above this.",
+        "With `original-checks: true`: WARN when final loss / initial loss is above this "
+        "(the default checks use `min-improvement`).",
         "run",
         low=0.0,
         low_open=True,
+    ),
+    Field(
+        "min-improvement",
+        "float",
+        1.0,
+        "WARN when the loss trend improved by less than this many percent: (start - end) / |start|, each end the "
+        "median of a tenth of the run; going down is improving whatever the sign. A run whose loss is constant or "
+        "changes sign WARNs with its own message; 0 turns the check off.",
+        "run",
+        low=0.0,
     ),
     Field(
         "max-instability-events",
@@ -190,6 +202,24 @@ FIELDS: tuple[Field, ...] = (
         "run",
         low=0.0,
         low_open=True,
+    ),
+    Field(
+        "min-spike-rise",
+        "float",
+        10.0,
+        "Robust detector: a spike must also rise this many percent over its trend, relative to the loss level "
+        "(|trend|, at least a tenth of the run's median |loss|); 0 counts every rise above the noise.",
+        "run",
+        low=0.0,
+    ),
+    Field(
+        "original-checks",
+        "choice",
+        "false",
+        "`true` judges exactly as the original training_drift probe: its spike rule, `min-smoothness` and "
+        "`max-convergence-ratio` on the first and last loss, and its verdicts.",
+        "run",
+        choices=("false", "true"),
     ),
     Field(
         "baseline",
@@ -306,6 +336,7 @@ class RunSettings:
     max_new_instability_events: str = "0"
     min_smoothness: float = 0.7
     max_convergence_ratio: float = 0.7
+    min_improvement: float = 1.0
     max_instability_events: int = 0
     min_steps: int = 10
     rolling_window: int = 10
@@ -313,6 +344,8 @@ class RunSettings:
     spike_method: str = "robust"
     robust_window: int = 20
     robust_sigma: float = 4.4
+    min_spike_rise: float = 10.0
+    original_checks: str = "false"
 
 
 @dataclass(frozen=True)

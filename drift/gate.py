@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
 from drift.config import RunSettings, parse_limit
+from drift.convergence import TrendState
 from drift.curve import Curve, IntArray, Position
 from drift.metrics import Metrics, compute_metrics, fill_forward, sample_indices
 
@@ -35,6 +36,7 @@ class Check:
     passed: bool
     setting: str  # the input that sets the threshold
     position: Position | None = None  # where an annotation should point
+    note: str = ""  # why it failed, when the figures alone do not say (a constant loss, a sign change)
 
 
 @dataclass(frozen=True)
@@ -44,6 +46,7 @@ class Event:
     position: Position
     rise: float | None = None  # the loss increase, for spikes
     z: float | None = None  # robust detector: height above the trend in noise units
+    relative_rise: float | None = None  # robust detector: rise over the trend / the loss level
 
 
 @dataclass(frozen=True)
@@ -139,15 +142,17 @@ def judge(name: str, curve: Curve, settings: RunSettings) -> RunResult:
             hint = f"no {settings.metric!r} in these logs; names found: {seen}. Set the metric input to one of them."
         return RunResult(name, Verdict.SKIP, None, message, settings, hint=hint, **common)  # type: ignore[arg-type]
 
+    probe = settings.original_checks == "true"
     metrics = compute_metrics(
         curve.values,
         rolling_window=settings.rolling_window,
         spike_sigma=settings.spike_sigma,
-        method=settings.spike_method,
+        method="seed" if probe else settings.spike_method,
         robust_window=settings.robust_window,
         robust_sigma=settings.robust_sigma,
+        min_rise=settings.min_spike_rise / 100.0,
     )
-    checks = _checks(curve, metrics, settings)
+    checks = _probe_checks(curve, metrics, settings) if probe else _checks(curve, metrics, settings)
     verdict, score, message = _verdict(metrics, checks)
     picked = sample_indices(len(curve))
     sampled = tuple(zip(curve.steps[picked].tolist(), curve.values[picked].tolist(), strict=True))
@@ -172,29 +177,62 @@ def _lacks_step(curve: Curve, metric: str) -> bool:
     return bool(curve.step_name) and metric in curve.fields_seen and curve.step_name not in curve.fields_seen
 
 
-def _checks(curve: Curve, metrics: Metrics, settings: RunSettings) -> tuple[Check, ...]:
-    last = curve.position(len(curve) - 1)
+def _events_check(curve: Curve, metrics: Metrics, settings: RunSettings) -> Check:
     first_event = min([*metrics.spike_points.tolist(), *metrics.nonfinite_points.tolist()], default=None)
-    smooth, ratio, events = metrics.smoothness, metrics.convergence_ratio, metrics.instability_events
-    low_smooth, high_ratio, high_events = (
-        settings.min_smoothness,
-        settings.max_convergence_ratio,
-        settings.max_instability_events,
+    events, high_events = metrics.instability_events, settings.max_instability_events
+    return Check(
+        "instability_events",
+        events,
+        "<=",
+        high_events,
+        events <= high_events,
+        "max-instability-events",
+        curve.position(first_event) if first_event is not None else None,
     )
+
+
+def _probe_checks(curve: Curve, metrics: Metrics, settings: RunSettings) -> tuple[Check, ...]:
+    """The original probe's three checks, on its own figures."""
+    last = curve.position(len(curve) - 1)
+    smooth, ratio = metrics.smoothness, metrics.convergence_ratio
+    low_smooth, high_ratio = settings.min_smoothness, settings.max_convergence_ratio
     # Smoothness is a property of the whole curve: point at the file, not a line.
     return (
         Check("smoothness", smooth, ">=", low_smooth, smooth >= low_smooth, "min-smoothness", Position(last.file)),
         Check("convergence_ratio", ratio, "<=", high_ratio, ratio <= high_ratio, "max-convergence-ratio", last),
-        Check(
-            "instability_events",
-            events,
-            "<=",
-            high_events,
-            events <= high_events,
-            "max-instability-events",
-            curve.position(first_event) if first_event is not None else None,
-        ),
+        _events_check(curve, metrics, settings),
     )
+
+
+def _checks(curve: Curve, metrics: Metrics, settings: RunSettings) -> tuple[Check, ...]:
+    """The default checks: the loss trend improved, and no material spike or non-finite loss.
+    Smoothness is reported but not checked: on real runs it measures how large the noise is next to
+    the total drop, not whether the run is healthy (docs/real-runs.md)."""
+    events = _events_check(curve, metrics, settings)
+    trend, floor = metrics.trend, settings.min_improvement
+    if trend is None or floor == 0.0:
+        return (events,)
+    last = curve.position(len(curve) - 1)
+    percent = trend.improvement * 100.0
+    passed = trend.state is TrendState.MEASURED and percent >= floor
+    note = "" if passed else _trend_note(trend.state, trend.start, trend.end, percent)
+    return (Check("improvement", percent, ">=", floor, passed, "min-improvement", last, note), events)
+
+
+def _trend_note(state: TrendState, start: float, end: float, percent: float) -> str:
+    if state is TrendState.NO_FINITE:
+        return "no finite loss to measure a trend on"
+    if state is TrendState.CONSTANT:
+        return f"the loss is {start:.4g} at every step: nothing was learned"
+    if state is TrendState.CROSSES_ZERO:
+        return (
+            f"the loss changes sign (trend {start:.4g} to {end:.4g}), so an improvement relative to its start "
+            "means nothing; set min-improvement: 0 for losses that are not meant to fall (RL policy losses)"
+        )
+    if state is TrendState.ZERO_START:
+        return f"the loss trend starts at 0 (to {end:.4g}), so an improvement relative to it means nothing"
+    verb = "rose" if percent < 0 else "improved"
+    return f"the loss trend {verb} from {start:.4g} to {end:.4g}"
 
 
 def _verdict(metrics: Metrics, checks: tuple[Check, ...]) -> tuple[Verdict, float, str]:
@@ -216,7 +254,7 @@ def compare(run: RunResult, ref: Reference) -> RunResult:
     if metrics is None:
         return run
     settings = run.settings
-    last = next((c.position for c in run.checks if c.metric == "convergence_ratio"), None)
+    last = next((c.position for c in run.checks if c.metric in {"convergence_ratio", "improvement"}), None)
     first_event = next((c.position for c in run.checks if c.metric == "instability_events"), None)
     extra: list[Check] = []
 
@@ -257,6 +295,9 @@ def _failure_text(check: Check) -> str:
     """The seed's wording: smoothness with 2 decimals, the threshold as Python prints it."""
     if check.metric == "instability_events":
         return f"instability_events={int(check.value)} > {int(check.threshold)}"
+    if check.metric == "improvement":
+        shown = "n/a" if math.isnan(check.value) else f"{check.value:.1f}%"
+        return f"improvement={shown} < {check.threshold:g}% ({check.note})"
     if check.metric == "instability_events_vs_baseline":
         return f"instability_events={int(check.value)} > baseline + allowed = {check.threshold:.4g}"
     if check.metric.endswith("_vs_baseline"):
@@ -273,6 +314,7 @@ def _events(curve: Curve, metrics: Metrics) -> tuple[Event, ...]:
     filled = fill_forward(curve.values) if spikes.size else curve.values
     rises = (filled[spikes] - filled[spikes - 1]).tolist()  # a spike's own value is finite
     zs = metrics.spike_z.tolist() if metrics.spike_z is not None else [None] * spikes.size
+    shares = metrics.spike_rise.tolist() if metrics.spike_rise is not None else [None] * spikes.size
     files, file_index, lines, steps = curve.files, curve.file_index, curve.line, curve.steps
 
     def where(points: IntArray) -> list[tuple[int, Position]]:
@@ -283,7 +325,9 @@ def _events(curve: Curve, metrics: Metrics) -> tuple[Event, ...]:
             )
         ]
 
-    out = [Event(s, "spike", p, r, z) for (s, p), r, z in zip(where(spikes), rises, zs, strict=True)]
+    out = [
+        Event(s, "spike", p, r, z, share) for (s, p), r, z, share in zip(where(spikes), rises, zs, shares, strict=True)
+    ]
     out += [Event(s, "non-finite", p) for s, p in where(nonfinite)]
     out.sort(key=lambda event: event.step)
     return tuple(out)

@@ -13,6 +13,7 @@ import numpy as np
 import numpy.typing as npt
 from numpy.lib.stride_tricks import sliding_window_view
 
+from drift.convergence import Trend, trend
 from drift.curve import FloatArray, IntArray
 from drift.robust import robust_events
 
@@ -33,6 +34,8 @@ class Metrics:
     nonfinite_points: IntArray  # point indices whose loss was NaN or infinite
     spike_z: FloatArray | None = None  # robust detector: each spike's height in noise units
     spike_threshold: float | None = None  # robust detector: the height a rise had to exceed here
+    spike_rise: FloatArray | None = None  # robust detector: each spike's rise over its trend / the loss level
+    trend: Trend | None = None  # the loss trend's improvement (drift.convergence), beside the seed's figures
 
 
 def fill_forward(values: FloatArray) -> FloatArray:
@@ -104,11 +107,14 @@ def compute_metrics(
     method: str = "seed",
     robust_window: int = 20,
     robust_sigma: float = 4.4,
+    min_rise: float = 0.0,
 ) -> Metrics:
-    """The seed's metrics for a curve of at least one point (non-finite values as +inf).
+    """The seed's metrics for a curve of at least one point (non-finite values as +inf), and the
+    loss trend's improvement beside them.
 
-    ``method="robust"`` swaps the seed's spike rule for drift.robust's; everything else stays
-    the seed's, non-finite losses included.
+    ``method="robust"`` swaps the seed's spike rule for drift.robust's (with ``min_rise``, the
+    share of the loss level a spike must rise by); everything else stays the seed's, non-finite
+    losses included.
     """
     nonfinite = np.flatnonzero(~np.isfinite(values))
     if nonfinite.size == values.size:
@@ -120,6 +126,7 @@ def compute_metrics(
             instability_events=int(values.size),
             spike_points=np.empty(0, dtype=np.int64),
             nonfinite_points=nonfinite.astype(np.int64),
+            trend=trend(values),
         )
     filled = fill_forward(values)
     initial, final = float(filled[0]), float(filled[-1])
@@ -132,11 +139,11 @@ def compute_metrics(
     # Python's max(0.0, nan) is 0.0: the seed's clip turns an overflowed ratio into 0.
     smoothness = max(0.0, 1.0 - var_delta / var_loss) if var_loss > 0.0 else 0.0
 
-    z, cut = None, None
+    z, cut, rise = None, None, None
     if method == "robust":
         del deltas  # a curve-sized array the robust detector does not need
-        found = robust_events(filled, window=robust_window, sigma=robust_sigma)
-        spikes, z, cut = found.points, found.z, found.threshold
+        found = robust_events(filled, window=robust_window, sigma=robust_sigma, min_rise=min_rise)
+        spikes, z, cut, rise = found.points, found.z, found.threshold, found.rise
     else:
         spikes = np.flatnonzero(spike_mask(deltas, rolling_window, spike_sigma)) + 1
     return Metrics(
@@ -149,6 +156,8 @@ def compute_metrics(
         nonfinite_points=nonfinite.astype(np.int64),
         spike_z=z,
         spike_threshold=cut,
+        spike_rise=rise,
+        trend=trend(values),
     )
 
 

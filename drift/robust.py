@@ -29,17 +29,22 @@ The robust rule, for a curve y (non-finite values forward-filled, as for every m
   the previous one belong to the same episode and count once;
 - ``sigma`` is the threshold for a curve of up to a thousand points; a longer curve's threshold
   is raised just enough that its pure noise is no likelier to cross it (see threshold()), so a
-  healthy run does not fail for being long.
+  healthy run does not fail for being long;
+- with ``min_rise``, an event must also be *material*: its rise over the trend at least that
+  share of the loss level (relative_rise()). Long per-step runs hold rises of +4% to +9% many
+  noise units high (their upward noise has a longer tail than their dips); the spikes people
+  label start around +10%;
+- the first 2% of a run (at least three points) is warmup and has no events (see warmup()).
 
-Shifting the loss or multiplying it by a positive number changes none of this, and a curve that
-never rises has no events.
+Multiplying the loss by a positive number changes none of this; shifting it changes only the
+materiality (a rise relative to the loss level), and a curve that never rises has no events.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
@@ -56,6 +61,9 @@ _TRIMMED_ABS_MEAN = 0.71682
 _BUDGET = 1_000_000
 # sigma is the threshold for a curve of up to this many points; see threshold().
 REFERENCE_LENGTH = 1000
+# No event in a run's first 2% (at least 3 points): see warmup().
+WARMUP_SHARE = 0.02
+WARMUP_POINTS = 3
 
 
 @dataclass(frozen=True, eq=False)
@@ -63,6 +71,7 @@ class RobustEvents:
     points: IntArray  # point index of the first step of each episode
     z: FloatArray  # how far above its trend, in noise units
     threshold: float  # the height a rise had to exceed in this curve (see threshold())
+    rise: FloatArray = field(default_factory=lambda: np.empty(0))  # rise over the trend / loss level (relative_rise)
 
 
 @dataclass(frozen=True, eq=False)
@@ -195,13 +204,20 @@ def side_trends(values: FloatArray, medians: FloatArray, points: IntArray, half:
     # disagree, and carrying the steep side's slope on would invent a rise.
     slope = np.where(np.sign(slope_b) == np.sign(slope_a), np.sign(slope_b) * np.fmin(abs(slope_b), abs(slope_a)), 0.0)
     lag = (half + 1) / 2.0
-    before = near_b + np.nan_to_num(slope) * lag
-    after = near_a - np.nan_to_num(slope) * lag
+    carried = np.nan_to_num(slope)
+    before = near_b + carried * lag
+    after = near_a - carried * lag
     for trend, is_after in ((before, False), (after, True)):
         for k in np.flatnonzero(np.isnan(trend)).tolist():
             i = int(points[k])
             around = values[i + 1 : i + 1 + half] if is_after else values[max(0, i - half) : i]
-            trend[k] = float(np.median(around)) if around.size else float(values[i])
+            if not around.size:
+                trend[k] = float(values[i])
+                continue
+            # A shorter window's median lags by (m + 1) / 2 steps: carry it along the slope too, or
+            # on a steep descent the few values after a point near the end sit far below it.
+            shift = float(carried[k]) * (around.size + 1) / 2.0
+            trend[k] = float(np.median(around)) + (-shift if is_after else shift)
     return before, after
 
 
@@ -271,13 +287,47 @@ def threshold(sigma: float, n: int) -> float:
     return math.sqrt(sigma * sigma + 2.0 * math.log(n / REFERENCE_LENGTH))
 
 
-def robust_events(values: FloatArray, *, window: int, sigma: float) -> RobustEvents:
-    """Episodes of loss spikes in a forward-filled, finite curve."""
+def relative_rise(values: FloatArray, medians: FloatArray, points: IntArray, half: int) -> FloatArray:
+    """How much each point rises over its trend, as a share of the loss level there.
+
+    The trend is the higher of the two side trends (an event stands above both). The level is
+    the trend's magnitude, but never less than a tenth of the curve's typical magnitude (its
+    median |loss|, from at most ~100k evenly spaced points): for a loss near zero, or one that
+    crosses it, a rise relative to a trend of almost nothing would make every wiggle enormous.
+    For a negative loss the magnitude is the scale too: from -0.90 to -0.81 is a rise of 10%."""
+    with np.errstate(over="ignore", invalid="ignore"):  # neighbours a float-range apart overflow to inf
+        return _relative_rise(values, medians, points, half)
+
+
+def _relative_rise(values: FloatArray, medians: FloatArray, points: IntArray, half: int) -> FloatArray:
+    before, after = side_trends(values, medians, points, half)
+    base = np.maximum(before, after)
+    # The typical magnitude from at most ~100k evenly spaced points (all of them in a shorter
+    # curve): a median of every point of a 10M-step run would cost more than the detector.
+    stride = max(1, values.size // 100_000)
+    floor = 0.1 * float(np.median(np.abs(values[::stride])))
+    level = np.maximum(np.abs(base), floor)
+    return _height(values[points] - base, level)
+
+
+def warmup(n: int) -> int:
+    """The first point that can be an event: the first WARMUP_SHARE of a run (at least
+    WARMUP_POINTS points) is warmup, where the loss and its noise fall fastest, a short run's noise
+    estimate (one level for the whole curve) is lowest next to them, and a bump is the learning
+    rate coming up, not an instability."""
+    return max(WARMUP_POINTS, math.ceil(n * WARMUP_SHARE))
+
+
+def robust_events(values: FloatArray, *, window: int, sigma: float, min_rise: float = 0.0) -> RobustEvents:
+    """Episodes of loss spikes in a forward-filled, finite curve: points more than the threshold
+    (see threshold()) noise units above their trend, and, with ``min_rise``, at least that share
+    of the loss level above it (relative_rise())."""
     cut = threshold(sigma, values.size)
-    empty = RobustEvents(np.empty(0, dtype=np.int64), np.empty(0), cut)
+    empty = RobustEvents(np.empty(0, dtype=np.int64), np.empty(0), cut, np.empty(0))
     if values.size < 3:
         return empty
     rising = np.flatnonzero(values[1:] > values[:-1]) + 1
+    rising = rising[rising >= warmup(values.size)]
     if not rising.size:
         return empty
     context = _Context.of(values, window)
@@ -289,11 +339,18 @@ def robust_events(values: FloatArray, *, window: int, sigma: float) -> RobustEve
         tall.append(z[hit])
     points, zs = np.concatenate(found), np.concatenate(tall)
     half = context.half
+    # Only the few points over the noise threshold pay for their rise.
+    rises = relative_rise(values, context.medians, points, half) if points.size else np.empty(0)
+    if min_rise > 0.0:
+        material = rises >= min_rise
+        points, zs, rises = points[material], zs[material], rises[material]
     if points.size > 1:
         # Steps within one neighbourhood of the previous event are the same episode.
         starts = np.concatenate([[True], np.diff(points) > half])
         episode = np.cumsum(starts) - 1
         peak = np.full(int(starts.sum()), -np.inf)
         np.maximum.at(peak, episode, zs)
-        return RobustEvents(points[starts].astype(np.int64), peak, cut)
-    return RobustEvents(points.astype(np.int64), zs, cut)
+        largest = np.full(int(starts.sum()), -np.inf)
+        np.maximum.at(largest, episode, rises)
+        return RobustEvents(points[starts].astype(np.int64), peak, cut, largest)
+    return RobustEvents(points.astype(np.int64), zs, cut, rises)

@@ -22,6 +22,11 @@ def flat_ish(n: int = 60) -> list[tuple[int, float]]:
     return [(s, 3.0 - 0.005 * s) for s in range(n)]
 
 
+def barely(n: int = 60) -> list[tuple[int, float]]:
+    """Smooth and monotone, its trend improving by about 0.2%: it did not learn."""
+    return [(s, 3.0 - 0.0001 * s) for s in range(n)]
+
+
 def spiky(n: int = 60) -> list[tuple[int, float]]:
     curve = decaying(n)
     curve[30] = (30, curve[30][1] + 2.0)
@@ -50,18 +55,27 @@ def test_healthy_run_passes(run_action: RunAction, workspace: Path) -> None:
 
 
 @pytest.mark.parametrize(
-    ("curve", "metric", "setting"),
+    ("curve", "metric", "setting", "original"),
     [
-        (noisy(), "smoothness", "min-smoothness"),
-        (flat_ish(), "convergence_ratio", "max-convergence-ratio"),
-        (spiky(), "instability_events", "max-instability-events"),
+        # The original probe's checks, behind original-checks: true.
+        (noisy(), "smoothness", "min-smoothness", "true"),
+        (flat_ish(), "convergence_ratio", "max-convergence-ratio", "true"),
+        (spiky(), "instability_events", "max-instability-events", "true"),
+        # The default checks.
+        (barely(), "improvement", "min-improvement", ""),
+        (spiky(), "instability_events", "max-instability-events", ""),
     ],
 )
-def test_each_failed_threshold_fails_the_gate_with_one_annotation(
-    run_action: RunAction, workspace: Path, curve: list[tuple[int, float]], metric: str, setting: str
+def test_each_failed_threshold_fails_the_gate_with_one_annotation(  # noqa: PLR0917 - parametrized
+    run_action: RunAction,
+    workspace: Path,
+    curve: list[tuple[int, float]],
+    metric: str,
+    setting: str,
+    original: str,
 ) -> None:
     write_store(workspace / "runs" / "a", [curve])
-    result = run_action(path="runs/a")
+    result = run_action(path="runs/a", original_checks=original)
     assert result.code == 1
     assert result.outputs["verdict"] == "warn" and result.outputs["passed"] == "false"
     (annotation,) = result.annotations()
@@ -72,7 +86,7 @@ def test_each_failed_threshold_fails_the_gate_with_one_annotation(
     assert message.startswith(f"runs/a: {metric} = ") and f"({setting})" in message
     (run,) = result.report["runs"]
     assert [c["metric"] for c in run["failed_checks"]] == [metric]
-    side = "below" if metric == "smoothness" else "above"
+    side = "below" if metric in {"smoothness", "improvement"} else "above"
     assert f"is {side} `{setting}`" in result.summary
 
 

@@ -208,4 +208,5 @@ def test_the_detection_benchmark_runs_and_prints_every_table() -> None:
         "Verdicts, robust (defaults)",
     ):
         assert heading in out, heading
-    assert out.count("| robust (defaults) |") == 3  # the main table and both family tables
+    assert "spikes of at least 5x the local noise that also rise at least 15%" in out
+    assert out.count("| robust (defaults) |") == 4  # the main table and the three family tables

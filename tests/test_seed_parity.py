@@ -258,8 +258,10 @@ def make_curve(values: np.ndarray, steps: np.ndarray | None = None) -> Curve:
 
 @st.composite
 def run_settings(draw: st.DrawFn, n: int) -> RunSettings:
+    # original-checks alone gives the probe's verdicts, whichever spike method is selected.
     return RunSettings(
-        spike_method="seed",
+        spike_method=draw(st.sampled_from(["seed", "robust"])),
+        original_checks="true",
         min_smoothness=draw(st.one_of(st.sampled_from([0.0, 0.5, 0.7, 0.9, 1.0]), st.floats(0.0, 1.0))),
         max_convergence_ratio=draw(
             st.one_of(st.sampled_from([0.7, 1.0, 0.1, 2.5]), st.floats(0.0, 10.0, exclude_min=True))
@@ -330,7 +332,7 @@ def test_judge_long_curves_equal_seed(n: int, seed: int, sprinkle: bool) -> None
     if sprinkle:
         values[rng.integers(0, n, size=5)] = INF
     steps = np.arange(n, dtype=np.int64) * 2 + 7
-    s = RunSettings(spike_method="seed")
+    s = RunSettings(spike_method="seed", original_checks="true")
     expected = reference_judgement(steps, values, s)
     result = judge("run", make_curve(values.copy(), steps), s)
     check_judgement(result, expected, n)
@@ -351,7 +353,7 @@ def test_spike_mask_long_curve_in_chunks_equals_seed(window: int) -> None:
 
 
 def test_defaults_are_the_seeds() -> None:
-    s = RunSettings(spike_method="seed")
+    s = RunSettings(spike_method="seed", original_checks="true")
     for name, value in ref.SEED_DEFAULTS.items():
         assert getattr(s, name) == value, name
     assert s.metric == "loss"
@@ -616,6 +618,7 @@ def test_reader_and_gate_equal_seed_run(data: st.DataObject) -> None:
     texts = data.draw(st.lists(log_file("loss"), min_size=1, max_size=3), label="files")
     s = RunSettings(
         spike_method="seed",
+        original_checks="true",
         min_steps=data.draw(st.integers(2, 12), label="min_steps"),
         rolling_window=data.draw(st.integers(2, 12), label="rolling_window"),
         spike_sigma=data.draw(sigmas, label="spike_sigma"),
@@ -643,7 +646,7 @@ def test_reader_and_gate_equal_seed_run(data: st.DataObject) -> None:
 def test_skip_message_without_metric_is_the_seeds(tmp_path: Path) -> None:
     """A log whose only step record has no loss: the seed SKIPs with its fixed message."""
     files = write_logs(tmp_path, ['{"type": "step", "step": 0}\n'])
-    s = RunSettings(spike_method="seed")
+    s = RunSettings(spike_method="seed", original_checks="true")
     expected = seed_run([f.path for f in files], s)
     result = judge("run", read_dlm(files, s.metric), s)
     assert result.verdict.value == expected["verdict"] == "skip"
@@ -656,7 +659,7 @@ def test_step_beyond_int64_counts_as_the_seed_counts_it(tmp_path: Path) -> None:
         tmp_path,
         ['{"type": "step", "step": 0, "loss": 1.0}\n{"type": "step", "step": 9223372036854775808, "loss": 0.5}\n'],
     )
-    s = RunSettings(spike_method="seed")
+    s = RunSettings(spike_method="seed", original_checks="true")
     expected = seed_run([f.path for f in files], s)
     result = judge("run", read_dlm(files, s.metric), s)
     assert result.verdict.value == expected["verdict"] == "skip"
@@ -670,7 +673,7 @@ def test_integer_minus_zero_loss_is_a_plain_zero(tmp_path: Path) -> None:
     seed = ref.collect([f.path for f in files])
     assert seed == {0: 1.0, 1: 0.0} and math.copysign(1.0, seed[1]) == 1.0
     assert same_float(float(curve.values[-1]), seed[1]), f"product {curve.values[-1]!r}, seed {seed[1]!r}"
-    s = RunSettings(spike_method="seed", min_steps=2)
+    s = RunSettings(spike_method="seed", original_checks="true", min_steps=2)
     expected = seed_run([f.path for f in files], s)  # "... convergence_ratio=0.00, ... final_loss=0.000; ..."
     assert judge("run", curve, s).message == expected["message"]
 
@@ -733,7 +736,7 @@ def test_fixture_end_to_end_equals_seed(tmp_path: Path) -> None:
     log = logs / "train-000001-20260426T062514.jsonl"
     shutil.copyfile(dlm_fixture(), log)
 
-    outcome = evaluate(build_settings({"path": "store", "spike-method": "seed"}, workspace), workspace)
+    outcome = evaluate(build_settings({"path": "store", "original-checks": "true"}, workspace), workspace)
     assert len(outcome.runs) == 1
     run = outcome.runs[0]
 

@@ -97,8 +97,15 @@ def _inside(root: ET.Element, points: list[tuple[float, float]]) -> bool:
 
 
 # --- what is drawn -------------------------------------------------------------------------------
-def test_normal_run_has_curve_threshold_title_and_summary() -> None:
+def test_the_default_checks_draw_no_convergence_threshold() -> None:
+    """The limit line is the probe's max-convergence-ratio, checked only with original-checks."""
     run = judge("runs/exp-1", _curve(_decay()), RunSettings())
+    assert run.verdict is Verdict.PASS
+    assert _all(_assert_inert(render_svg(run) or ""), "line", "thr") == []
+
+
+def test_normal_run_has_curve_threshold_title_and_summary() -> None:
+    run = judge("runs/exp-1", _curve(_decay()), RunSettings(original_checks="true"))
     assert run.verdict is Verdict.PASS
     svg = render_svg(run)
     assert svg is not None
@@ -129,7 +136,11 @@ def test_normal_run_has_curve_threshold_title_and_summary() -> None:
 
 
 def test_failed_convergence_colours_the_threshold_red() -> None:
-    run = judge("slow", _curve([10 - 0.01 * i for i in range(50)]), RunSettings(max_convergence_ratio=0.9))
+    run = judge(
+        "slow",
+        _curve([10 - 0.01 * i for i in range(50)]),
+        RunSettings(max_convergence_ratio=0.9, original_checks="true"),
+    )
     assert any(c.metric == "convergence_ratio" and not c.passed for c in run.checks)
     root = _assert_inert(render_svg(run) or "")
     (line,) = _all(root, "line", "thr")
@@ -139,7 +150,8 @@ def test_failed_convergence_colours_the_threshold_red() -> None:
 
 
 def test_other_failed_checks_leave_the_threshold_grey() -> None:
-    run = judge("spiky", _curve([5.0 - 0.05 * i + (4.0 if i == 30 else 0.0) for i in range(60)]), RunSettings())
+    values = [5.0 - 0.05 * i + (4.0 if i == 30 else 0.0) for i in range(60)]
+    run = judge("spiky", _curve(values), RunSettings(original_checks="true"))
     assert run.verdict is Verdict.WARN and all(c.passed for c in run.checks if c.metric == "convergence_ratio")
     (line,) = _all(_assert_inert(render_svg(run) or ""), "line", "thr")
     assert "bad" not in (line.get("class") or "").split()

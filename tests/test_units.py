@@ -195,7 +195,9 @@ def test_cli(tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: py
     assert Path("s.md").read_text().startswith("## ✅")
     assert cli_main(["good", "--min-smoothness", "2"]) == 2
     assert "command line: min-smoothness must be a number from 0 to 1" in capsys.readouterr().err
-    assert cli_main(["good", "--min-smoothness", "1"]) == 1
+    assert cli_main(["good", "--min-smoothness", "1"]) == 0  # the default checks leave smoothness out
+    assert cli_main(["good", "--min-smoothness", "1", "--original-checks", "true"]) == 1
+    assert cli_main(["good", "--min-improvement", "99"]) == 1
     assert cli_main(["missing"]) == 1  # if-no-logs: error
     assert Verdict.PASS.value == "pass"
 

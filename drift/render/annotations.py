@@ -6,6 +6,7 @@ we stop at 10 and add one notice that says how many more the summary holds.
 
 from __future__ import annotations
 
+import math
 from collections import Counter
 
 from drift.gate import Outcome, RunResult, Verdict, fails_gate
@@ -36,9 +37,16 @@ def _for_run(run: RunResult, fail_on: str) -> list[Annotation]:
     for check in run.failed:
         op = "<" if check.op == ">=" else ">"
         message = f"{run.name}: {check.metric} = {num(check.value)} {op} {num(check.threshold)} ({check.setting})"
+        if check.metric == "improvement":
+            shown = "n/a" if math.isnan(check.value) else f"{check.value:+.1f}%"
+            message = f"{run.name}: improvement = {shown} < {num(check.threshold)}% ({check.setting}): {check.note}"
         if check.metric == "instability_events" and run.events:
             first = run.events[0]
             what = f"a rise of {num(first.rise)}" if first.rise is not None else "a non-finite loss"
+            if first.relative_rise is not None:
+                what += f", {first.relative_rise:+.0%} over the trend"
+            if first.z is not None:
+                what += f", {num(first.z, 3)}σ"
             inside = f", {first.position.within}" if first.position.within else ""
             message += f"; first event at step {first.step} ({what}{inside})"
         pos = check.position

@@ -43,6 +43,10 @@ def run_entry(run: RunResult, chart: str | None = None) -> dict[str, Any]:
         "convergence_ratio": _number(m.convergence_ratio) if m else None,
         "smoothness": _number(m.smoothness) if m else None,
         "instability_events": m.instability_events if m else None,
+        "trend_start": _number(m.trend.start) if m and m.trend else None,
+        "trend_end": _number(m.trend.end) if m and m.trend else None,
+        "improvement_percent": _number(m.trend.improvement * 100) if m and m.trend else None,
+        "trend_state": m.trend.state.value if m and m.trend else None,
         "num_steps": run.num_steps,
         "num_log_files": len(run.files),
     }
@@ -64,7 +68,13 @@ def run_entry(run: RunResult, chart: str | None = None) -> dict[str, Any]:
         "metrics": metrics,
         "thresholds": asdict(run.settings),
         "failed_checks": [
-            {"metric": c.metric, "value": _number(float(c.value)), "op": c.op, "threshold": c.threshold}
+            {
+                "metric": c.metric,
+                "value": _number(float(c.value)),
+                "op": c.op,
+                "threshold": c.threshold,
+                "note": c.note or None,
+            }
             for c in run.failed
         ],
         "spike_threshold": _number(m.spike_threshold) if m else None,
@@ -74,6 +84,7 @@ def run_entry(run: RunResult, chart: str | None = None) -> dict[str, Any]:
                 "kind": e.kind,
                 "rise": _number(e.rise),
                 "z": _number(e.z),
+                "rise_percent": _number(e.relative_rise * 100) if e.relative_rise is not None else None,
                 "file": e.position.file,
                 "line": e.position.source_line,
                 "record": None if e.position.unit == "line" else e.position.line,

@@ -6,6 +6,7 @@ the verdict and the worst runs first; whatever does not fit is counted in a clos
 
 from __future__ import annotations
 
+import math
 from collections import Counter
 
 from drift import __version__
@@ -20,9 +21,10 @@ ICON = {Verdict.PASS: "✅", Verdict.SKIP: "⏭️", Verdict.WARN: "⚠️", Ver
 _SHOW_OP = {">=": "≥", "<=": "≤"}
 
 
-def _cell(check: Check | None) -> str:
+def _cell(check: Check | None, value: float | None = None) -> str:
+    """A checked figure with its mark and threshold; an unchecked one as it is."""
     if check is None:
-        return "–"
+        return "–" if value is None else num(value)
     threshold = num(check.threshold) if isinstance(check.threshold, float) else str(check.threshold)
     mark = "✅" if check.passed else "❌"
     return f"{num(check.value)} {mark} ({_SHOW_OP[check.op]} {threshold})"
@@ -30,21 +32,37 @@ def _cell(check: Check | None) -> str:
 
 def _row(run: RunResult) -> str:
     checks = {c.metric: c for c in run.checks}
-    final = num(run.metrics.final_loss) if run.metrics else "–"
+    m = run.metrics
+    final = num(m.final_loss) if m else "–"
     spark = sparkline(run.curve_sampled) if run.curve_sampled else ""
+    improvement = _improvement(checks.get("improvement"), run)
     return (
-        f"| {code(run.name, 120)} | {ICON[run.verdict]} {run.verdict.value.upper()} | {final} "
-        f"| {_cell(checks.get('convergence_ratio'))} | {_cell(checks.get('smoothness'))} "
+        f"| {code(run.name, 120)} | {ICON[run.verdict]} {run.verdict.value.upper()} | {final} | {improvement} "
+        f"| {_cell(checks.get('convergence_ratio'), m.convergence_ratio if m else None)} "
+        f"| {_cell(checks.get('smoothness'), m.smoothness if m else None)} "
         f"| {_cell(checks.get('instability_events'))} | {run.num_steps} | {spark} |"
     )
+
+
+def _improvement(check: Check | None, run: RunResult) -> str:
+    """The trend's improvement in percent (``n/a`` when it has none: a constant or sign-changing loss)."""
+    trend = run.metrics.trend if run.metrics else None
+    if check is None and (trend is None or run.settings.original_checks == "true"):
+        return "–"
+    value = check.value if check is not None else (trend.improvement * 100 if trend else math.nan)
+    shown = "n/a" if math.isnan(value) else f"{value:+.1f}%"
+    if check is None:
+        return shown
+    return f"{shown} {'✅' if check.passed else '❌'} (≥ {num(check.threshold)}%)"
 
 
 def _size(event: Event) -> str:
     """How big a spike was: the rise, and with the robust detector its height in noise units."""
     if event.rise is None:
         return ""
+    share = f", {event.relative_rise:+.0%} over trend" if event.relative_rise is not None else ""
     height = f", {num(event.z, 3)}σ above trend" if event.z is not None else ""
-    return f"+{num(event.rise)}{height}, "
+    return f"+{num(event.rise)}{share}{height}, "
 
 
 def _reasons(run: RunResult) -> list[str]:
@@ -55,6 +73,12 @@ def _reasons(run: RunResult) -> list[str]:
         items.append(md(run.hint, 600))
     for check in run.failed:
         side = "below" if check.op == ">=" else "above"
+        if check.metric == "improvement":
+            shown = "n/a" if math.isnan(check.value) else f"{check.value:+.1f}%"
+            limit = f"`min-improvement` {num(check.threshold)}%"
+            told = f"n/a (against {limit})" if math.isnan(check.value) else f"{shown} is below {limit}"
+            items.append(f"`improvement` {told}: {md(check.note, 300)}")
+            continue
         items.append(f"`{check.metric}` {num(check.value)} is {side} `{check.setting}` {num(check.threshold)}")
     for kind, total, label in (
         ("spike", len(run.spike_steps), "loss spike(s)"),
@@ -164,8 +188,9 @@ def render_summary(outcome: Outcome, report_path: str | None = None, limit: int 
     used = sum(len(p.encode()) for p in parts)
     reserve = 2_000  # the closing notes
     table = [
-        "| Run | Verdict | Final loss | Convergence ratio | Smoothness | Instability events | Steps | Curve |",
-        "|---|---|---|---|---|---|---|---|",
+        "| Run | Verdict | Final loss | Improvement | Convergence ratio | Smoothness | Instability events "
+        "| Steps | Curve |",
+        "|---|---|---|---|---|---|---|---|---|",
     ]
     table_bytes = sum(len(line.encode()) + 1 for line in table)
     rows_shown = 0
@@ -179,12 +204,17 @@ def render_summary(outcome: Outcome, report_path: str | None = None, limit: int 
     if outcome.runs:
         parts.append("\n".join(table) + "\n\n")
         used += table_bytes + 1
-        robust = [run.settings for run in outcome.runs if run.settings.spike_method == "robust"]
+        robust = [
+            run.settings
+            for run in outcome.runs
+            if run.settings.spike_method == "robust" and run.settings.original_checks != "true"
+        ]
         if robust:
             note = (
                 f"<sub>Spikes by the `robust` detector (robust-sigma {num(robust[0].robust_sigma)}, "
-                f"robust-window {robust[0].robust_window}); set `spike-method: seed` for the original "
-                "probe's rule and numbers.</sub>\n\n"
+                f"robust-window {robust[0].robust_window}, min-spike-rise {num(robust[0].min_spike_rise)}%); "
+                "smoothness and convergence ratio are shown, not checked. Set `original-checks: true` for the "
+                "original probe's checks and numbers.</sub>\n\n"
             )
             parts.append(note)
             used += len(note.encode())

@@ -192,7 +192,8 @@ def _threshold(run: RunResult) -> _Threshold | None:
     non-finite initial loss there is no finite limit to draw.
     """
     m = run.metrics
-    if m is None or not math.isfinite(m.initial_loss) or m.initial_loss == 0:
+    checked = any(c.metric == "convergence_ratio" for c in run.checks)
+    if m is None or not checked or not math.isfinite(m.initial_loss) or m.initial_loss == 0:
         return None
     value = m.initial_loss * run.settings.max_convergence_ratio
     if not math.isfinite(value):
@@ -232,7 +233,8 @@ def _event_tip(group: Sequence[Event]) -> str:
     first = group[0]
     if len(group) == 1 and first.kind == "spike":
         size = f" by +{num(first.rise)}" if first.rise is not None else ""
-        height = f", {num(first.z, 3)}σ above trend" if first.z is not None else ""
+        share = f", {first.relative_rise:+.0%} over trend" if first.relative_rise is not None else ""
+        height = f"{share}, {num(first.z, 3)}σ above trend" if first.z is not None else share
         return f"step {first.step}: loss spike{size}{height}"
     if len(group) == 1:
         return f"step {first.step}: non-finite loss (NaN or ∞)"

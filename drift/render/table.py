@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 from drift.gate import Outcome, RunResult, Verdict
 from drift.render.chart import sparkline
 from drift.render.summary import headline
@@ -13,18 +15,26 @@ _COLOUR = {Verdict.PASS: "32", Verdict.SKIP: "36", Verdict.WARN: "33", Verdict.E
 def _cells(run: RunResult) -> list[str]:
     checks = {c.metric: c for c in run.checks}
 
-    def cell(metric: str) -> str:
+    m = run.metrics
+
+    def cell(metric: str, value: float | None = None) -> str:
         check = checks.get(metric)
         if check is None:
-            return "-"
+            return "-" if value is None else num(value)
         return f"{num(check.value)}{'' if check.passed else '!'}"
 
+    improvement = checks.get("improvement")
+    improved = "-"
+    if improvement is not None:
+        shown = "n/a" if math.isnan(improvement.value) else f"{improvement.value:+.1f}%"
+        improved = shown + ("" if improvement.passed else "!")
     return [
         plain(run.name, 48),
         run.verdict.value.upper(),
-        num(run.metrics.final_loss) if run.metrics else "-",
-        cell("convergence_ratio"),
-        cell("smoothness"),
+        num(m.final_loss) if m else "-",
+        improved,
+        cell("convergence_ratio", m.convergence_ratio if m else None),
+        cell("smoothness", m.smoothness if m else None),
         cell("instability_events"),
         str(run.num_steps),
         sparkline(run.curve_sampled, 20) if run.curve_sampled else "",
@@ -32,7 +42,7 @@ def _cells(run: RunResult) -> list[str]:
 
 
 def render_table(outcome: Outcome, colour: bool = False) -> str:
-    header = ["run", "verdict", "final", "conv.ratio", "smooth", "events", "steps", "curve"]
+    header = ["run", "verdict", "final", "improved", "conv.ratio", "smooth", "events", "steps", "curve"]
     rows = [_cells(run) for run in outcome.runs]
     widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
     lines = ["  ".join(h.ljust(w) for h, w in zip(header, widths, strict=True))]
@@ -48,8 +58,11 @@ def render_table(outcome: Outcome, colour: bool = False) -> str:
             if run.hint:
                 details.append(f"  {plain(run.hint, 600)}")
     notes = [f"note: {plain(n, 400)}" for n in outcome.notes]
-    if any(run.settings.spike_method == "robust" for run in outcome.runs):
-        notes.append("spikes: robust detector (--spike-method seed gives the original probe's rule and numbers)")
+    if any(run.settings.original_checks != "true" for run in outcome.runs):
+        notes.append(
+            "checks: trend improvement and material spikes (robust detector); "
+            "--original-checks true gives the original probe's checks and numbers"
+        )
     tail = "(! marks a failed threshold)"
     blocks = [lines, details, notes, [headline(outcome), tail]]
     return "\n\n".join("\n".join(block) for block in blocks if block)

@@ -3,8 +3,9 @@
     python -m tests.fuzz.native.seeds OUT      # writes OUT/jsonl, OUT/jsondoc, OUT/tfevents
 
 Each folder gets the public logs under ../shared/real-logs that its reader takes, when they are
-there (read in place, never copied into the repository), and generated inputs, among them several over 64 KiB: the sizes where jsondoc.c's key buffer
-fills and where a line no longer fits libFuzzer's default input length. The findings of issue 14
+there (read in place, never copied into the repository), and generated inputs, among them several
+over 64 KiB: the sizes where jsondoc.c's key buffer fills and where a line no longer fits
+libFuzzer's default input length. The findings of issue 14
 are here too, so every fuzz run starts from them.
 """
 
