@@ -56,13 +56,14 @@ def run(experiment, name, values, key="loss", steps=None):
 
 nightly = client.create_experiment("nightly")
 other = client.create_experiment("other")
+long_runs = client.create_experiment("long-runs")  # apart, so the whole-"nightly" test stays quick
 decay = [5.0 * math.exp(-0.05 * s) + 0.5 for s in range(200)]
 spiky = list(decay)
 spiky[100] += 3.0
 made["healthy-old"] = run(nightly, "healthy", spiky)  # an older run of the same name: the search skips it
 made["healthy"] = run(nightly, "healthy", decay)
 made["drifting"] = run(nightly, "drifting", spiky)
-made["long"] = run(nightly, "long", [2.0 * math.exp(-s / 20000) + 0.1 for s in range(100_000)], key="train/loss")
+made["long"] = run(long_runs, "long", [2.0 * math.exp(-s / 20000) + 0.1 for s in range(100_000)], key="train/loss")
 made["nan"] = run(nightly, "nan", [v if s != 150 else float("nan") for s, v in enumerate(decay)])
 made["no-steps"] = run(nightly, "no-steps", decay[:50], steps=[0] * 50)
 made["accuracy-only"] = run(nightly, "accuracy-only", decay, key="accuracy")

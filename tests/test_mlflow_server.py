@@ -122,9 +122,7 @@ def test_a_whole_experiment_with_hostile_names_and_odd_runs(server: MlflowServer
     result = run_action(server.auth_env, path="", mlflow_tracking_uri=server.url, mlflow_experiment="nightly")
     runs = by_name(result.report)
     hostile = "<img src=x>::error::pwned"
-    assert set(runs) == {"healthy", "drifting", "long", "nan", "no-steps", "accuracy-only", hostile}
-    assert runs["long"]["metrics"]["num_steps"] == 100_000  # type: ignore[index]
-    assert runs["long"]["source"]["metric"] == "train/loss"  # type: ignore[index]
+    assert set(runs) == {"healthy", "drifting", "nan", "no-steps", "accuracy-only", hostile}
     assert runs["nan"]["nonfinite_steps"] == [150]
     assert runs["no-steps"]["metrics"]["num_steps"] == 50  # type: ignore[index]
     assert any("logging order" in note for note in runs["no-steps"]["notes"])  # type: ignore[union-attr]
