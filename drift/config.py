@@ -78,7 +78,7 @@ FIELDS: tuple[Field, ...] = (
         "choice",
         "auto",
         "Log format: `auto` (detect from names and content), `dlm`, `trainer-state`, `tensorboard`, "
-        "`csv`, `mlflow` or `jsonl`.",
+        "`csv`, `mlflow`, `jsonl` or `wandb`.",
         "gate",
         choices=("auto", *FORMATS),
     ),

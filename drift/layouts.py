@@ -17,7 +17,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-FORMATS = ("dlm", "trainer-state", "tensorboard", "csv", "mlflow", "jsonl")
+FORMATS = ("dlm", "trainer-state", "tensorboard", "csv", "mlflow", "jsonl", "wandb")
+WANDB_GLOB = "run-*.wandb"
 DLM_GLOB = "train-*.jsonl"
 TB_PREFIX = "events.out.tfevents."
 TRAINER_STATE = "trainer_state.json"
@@ -33,6 +34,7 @@ LOOKS_FOR = {
     "csv": "metrics.csv, *.csv, or *.log/*.txt with a CSV header",
     "mlflow": "meta.yaml with metrics/",
     "jsonl": "*.jsonl, or *.log/*.txt of JSON lines",
+    "wandb": f"{WANDB_GLOB} (a wandb/run-* or wandb/offline-run-* folder)",
 }
 
 
@@ -99,8 +101,14 @@ def in_checkpoint(path: Path) -> bool:
 
 
 def detect_folder(folder: Path, allowed: tuple[str, ...]) -> Layout | None:
-    """The run this folder itself is, trying formats in order; None when it is none of them."""
-    for fmt in allowed:
+    """The run this folder itself is, trying formats in order; None when it is none of them.
+
+    W&B first: a W&B run folder holds a ``logs/`` folder of W&B's own debug logs, which would
+    otherwise pass for a dlm store with no training logs; and the ``wandb/`` folder that holds the
+    run folders is none, though its ``debug-internal.log`` is JSON lines."""
+    if "wandb" in allowed and _holds_wandb_runs(folder):
+        return None
+    for fmt in sorted(allowed, key=lambda name: name != "wandb"):
         layout = _folder_as(fmt, folder, allowed)
         if layout is not None:
             return layout
@@ -124,6 +132,8 @@ def _folder_as(fmt: str, folder: Path, allowed: tuple[str, ...]) -> Layout | Non
         return Layout("mlflow", folder, tuple(mlflow_metric_files(folder))) if is_mlflow_run(folder) else None
     if fmt == "trainer-state":
         return plain(trainer_state_files(folder))
+    if fmt == "wandb":
+        return plain(_files(folder, WANDB_GLOB))
     if fmt == "tensorboard":
         return plain(_files(folder, TB_PREFIX + "*"))
     if fmt == "csv":
@@ -138,6 +148,13 @@ def _folder_as(fmt: str, folder: Path, allowed: tuple[str, ...]) -> Layout | Non
         kind = "dlm" if "dlm" in allowed and sniff_jsonl(found[0]) == "dlm" else "jsonl"
         return Layout(kind, folder, tuple((p, "") for p in found))
     return None
+
+
+def _holds_wandb_runs(folder: Path) -> bool:
+    try:
+        return any(p.is_file() for p in folder.glob(f"*run-*/{WANDB_GLOB}"))
+    except OSError:
+        return False
 
 
 def _sniffed(folder: Path, kind: str) -> list[Path]:
@@ -192,6 +209,8 @@ def classify_file(path: Path, allowed: tuple[str, ...], *, sniff: bool) -> tuple
     name = path.name
     for fmt in allowed:
         if fmt == "tensorboard" and name.startswith(TB_PREFIX):
+            return fmt, path.parent
+        if fmt == "wandb" and path.match(WANDB_GLOB):
             return fmt, path.parent
         if fmt == "trainer-state" and name == TRAINER_STATE:
             return fmt, path.parent.parent if in_checkpoint(path) else path.parent

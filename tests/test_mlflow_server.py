@@ -423,7 +423,7 @@ def test_evaluate_without_a_tracker_access_uses_no_credentials(tmp_path: Path) -
     assert run.verdict.value == "error" and outcome.no_logs is None
 
 
-@pytest.mark.parametrize("example", sorted((ROOT / "examples" / "workflows").glob("mlflow-*.yml")), ids=str)
+@pytest.mark.parametrize("example", sorted((ROOT / "docs" / "workflows").glob("mlflow-*.yml")), ids=str)
 def test_the_workflow_examples_use_real_inputs_and_mlflows_variables(example: Path) -> None:
     inputs = set(yaml.safe_load((ROOT / "action.yml").read_text())["inputs"])
     workflow = yaml.safe_load(example.read_text())

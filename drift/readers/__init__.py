@@ -38,4 +38,8 @@ def read(fmt: str, files: Sequence[LogFile], spec: ReadSpec) -> Curve:
         from drift.readers.mlflowstore import read_mlflow  # noqa: PLC0415
 
         return read_mlflow(files, spec, [f.key for f in files])
+    if fmt == "wandb":
+        from drift.readers.wandbrun import read_wandb  # noqa: PLC0415
+
+        return read_wandb(files, spec)
     raise ValueError(f"unknown log format {fmt!r}")
