@@ -208,3 +208,14 @@ def test_a_record_larger_than_a_block_spans_chunks(tmp_path: Path) -> None:
     path.write_bytes(frame([big, *(history_record(s, 1.0 / (s + 1)) for s in range(50))]))
     curve = read(path)
     assert len(curve) == 50 and curve.skipped_lines == 0
+
+
+def test_a_file_that_is_not_a_wandb_log_after_the_first_keeps_the_file_indices(tmp_path: Path) -> None:
+    """Found by the fuzzer: the points of the file after a skipped one pointed at the skipped one."""
+    first, junk, last = tmp_path / "run-1.wandb", tmp_path / "run-2.wandb", tmp_path / "run-3.wandb"
+    first.write_bytes(frame([history_record(0, 3.0)]))
+    junk.write_bytes(b"junk")
+    last.write_bytes(frame([history_record(s, 2.0 / s) for s in range(1, 4)]))
+    curve = read(first, junk, last)
+    assert curve.file_index.tolist() == [0, 2, 2, 2] and curve.skipped_lines == 1
+    assert str(curve.first_skipped) == "run-2.wandb record 1"

@@ -310,6 +310,7 @@ def read_wandb(files: Sequence[LogFile], spec: ReadSpec) -> Curve:
                     f"{log.display} is not a W&B run file (it does not start with ':W&B')", file=log.display, line=1
                 )
             points.damaged(log.display, 1)
+            per_file.append(history)  # nothing read, but file indices stay those of ``files``
             continue
         framing = Framing(data)
         for number, record in framing:

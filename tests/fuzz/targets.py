@@ -47,8 +47,8 @@ from tests.fuzz.corpus import Corpus, cap
 from tests.fuzz.engine import Case, Target, Violation
 from tests.fuzz.mutate import hostile_text, mutate
 
-READERS = ("dlm", "jsonl", "trainer-state", "tensorboard", "csv", "mlflow")
-UNITS = {"trainer-state": "entry", "tensorboard": "record"}
+READERS = ("dlm", "jsonl", "trainer-state", "tensorboard", "csv", "mlflow", "wandb")
+UNITS = {"trainer-state": "entry", "tensorboard": "record", "wandb": "record"}
 
 
 def short(value: object, limit: int = 300) -> str:
@@ -70,6 +70,7 @@ LIMITS: dict[str, tuple[tuple[Any, str, tuple[int, ...]], ...]] = {
     ),
     "csv": ((csvlog, "BLOCK_BYTES", (1, 7, 41, 4096)), (csvlog, "PIECE_BYTES", (1, 16, 64))),
     "mlflow": ((csvlog, "BLOCK_BYTES", (1, 7, 41, 4096)), (csvlog, "PIECE_BYTES", (1, 16, 64))),
+    "wandb": (),  # one reading path, no buffer sizes: the target checks its invariants
 }
 _BYTE_LIMITS = {"CHUNK_BYTES", "BLOCK_BYTES", "PIECE_BYTES"}
 
@@ -100,6 +101,10 @@ def _reference(fmt: str, files: Sequence[LogFile], spec: ReadSpec) -> Curve:
         return tensorboard.read_tensorboard(files, spec, fast=False)
     if fmt == "csv":
         return csvlog.read_csv(files, spec, fast=False)
+    if fmt == "wandb":
+        from drift.readers.wandbrun import read_wandb
+
+        return read_wandb(files, spec)
     from drift.readers.mlflowstore import read_mlflow
 
     return read_mlflow(files, spec, [f.key for f in files], fast=False)
@@ -137,11 +142,12 @@ def same(a: Reading, b: Reading, what: str) -> None:
             raise Violation(f"{what}: {name} differs", f"{short(x)} vs {short(y)}")
 
 
-def _bound(data: bytes, unit: str) -> int:
-    """An upper bound on a position in a file of these bytes."""
+def _bound(data: bytes, unit: str, fmt: str = "") -> int:
+    """An upper bound on a position in a file of these bytes (a W&B record may be a bare 7-byte
+    chunk header; a TFRecord takes 16 bytes of framing)."""
     if unit == "line":
         return data.count(b"\n") + data.count(b"\r") + 1
-    return len(data) // (16 if unit == "record" else 1) + 1
+    return len(data) // ((7 if fmt == "wandb" else 16) if unit == "record" else 1) + 1
 
 
 def check_curve(curve: Curve, fmt: str, sizes: dict[str, bytes]) -> None:
@@ -171,7 +177,7 @@ def check_curve(curve: Curve, fmt: str, sizes: dict[str, bytes]) -> None:
         if data is None:
             raise Violation("curve: names a file it was not given", short(curve.files))
         at = curve.line[curve.file_index == index]
-        if at.size and not (low <= int(at.min()) and int(at.max()) <= _bound(data, unit)):
+        if at.size and not (low <= int(at.min()) and int(at.max()) <= _bound(data, unit, fmt)):
             raise Violation("curve: position out of range", f"{name}: {int(at.min())}..{int(at.max())}")
     for name in ("skipped_lines", "ignored_records", "oversized_steps"):
         if not isinstance(getattr(curve, name), int) or getattr(curve, name) < 0:
@@ -182,7 +188,7 @@ def check_curve(curve: Curve, fmt: str, sizes: dict[str, bytes]) -> None:
     if first is not None:
         if first.file not in sizes or first.unit != unit:
             raise Violation("curve: first_skipped names another file or unit", short(first))
-        if first.line is not None and not low <= first.line <= _bound(sizes[first.file], unit):
+        if first.line is not None and not low <= first.line <= _bound(sizes[first.file], unit, fmt):
             raise Violation("curve: first_skipped position out of range", short(first))
     for note in curve.notes:
         own = note
@@ -273,6 +279,9 @@ class ReaderTarget:
             elif fmt == "csv":
                 data = self._seeded(rng, "csv", lambda r: formats.csv_log(r, step_key, metric))
                 out.append({"path": f"version_{i}/metrics.csv", "data": data, "key": ""})
+            elif fmt == "wandb":
+                data = self._seeded(rng, "wandb", formats.wandb_file)
+                out.append({"path": f"offline-run-2026_{i}-abc/run-abc.wandb", "data": data, "key": ""})
             else:
                 key = rng.choice((metric, *formats.MLFLOW_KEYS)) if i else rng.choice((metric, "train/loss", "loss"))
                 # A key is a path under metrics/: no NUL, no empty, "." or ".." segment, none too long.
@@ -671,6 +680,7 @@ def _files_for(rng: random.Random, fmt: str, corpus: Corpus) -> list[tuple[bytes
         "tensorboard": formats.event_file,
         "csv": lambda r: formats.csv_log(r, "step", "loss"),
         "mlflow": formats.mlflow_metric,
+        "wandb": formats.wandb_file,
     }
     seeds = corpus.pool(kind)
     data = makers[kind](rng) if rng.random() < 0.5 or not seeds else rng.choice(seeds)
@@ -684,6 +694,7 @@ def _files_for(rng: random.Random, fmt: str, corpus: Corpus) -> list[tuple[bytes
         "tensorboard": [b"events.out.tfevents." + hostile],
         "csv": [b"metrics.csv", hostile + b".csv", b"training.log"],
         "mlflow": [b"metrics/" + hostile, b"metrics/train/loss"],
+        "wandb": [b"run-" + hostile + b".wandb", b"run-abc.wandb"],
     }[fmt]
     out = [(rng.choice(names), data)]
     if fmt == "mlflow":
