@@ -100,10 +100,11 @@ def test_a_run_killed_mid_write_keeps_what_was_written(runs: dict[str, Path], ru
     assert run["skipped_lines"] == 1
     curve = read(path)
     assert len(curve) == run["metrics"]["num_steps"] and curve.skipped_lines == 1
-    # The damage is the record after the last one read (a summary record may sit between them).
+    # The damage comes right after the last record read (summary, stats or telemetry records
+    # may sit between them).
     assert curve.first_skipped is not None and curve.first_skipped.unit == "record"
     assert str(curve.first_skipped).startswith(f"{path.name} record ")
-    assert 0 < (curve.first_skipped.line or 0) - int(curve.line[-1]) <= 2
+    assert 0 < (curve.first_skipped.line or 0) - int(curve.line[-1]) <= 10
 
 
 def test_a_damaged_chunk_is_skipped_and_reading_goes_on_at_the_next_block(runs: dict[str, Path]) -> None:
