@@ -13,6 +13,7 @@ import json
 import math
 import os
 import random
+import shutil
 import sys
 import time
 from collections.abc import Iterator
@@ -122,7 +123,8 @@ def write_wandb(folder: Path) -> None:
     os.environ.update(WANDB_MODE="offline", WANDB_SILENT="true", WANDB_DISABLE_GIT="true")
     import wandb  # noqa: PLC0415 - only this writer needs it, and it is slow to import
 
-    folder.mkdir(parents=True, exist_ok=True)
+    shutil.rmtree(folder, ignore_errors=True)  # an interrupted write leaves a run folder behind
+    folder.mkdir(parents=True)
     run = wandb.init(project="bench", name="bench-1m", mode="offline", dir=str(folder))
     for step, loss in losses():
         run.log({"train/loss": loss}, step=step)
