@@ -52,7 +52,7 @@ def healthy() -> None:
 
 def drifting() -> None:
     curve: list[tuple[int, float]] = []
-    noise = random.Random(20260302)  # mini-batch noise, the same on every run of this script
+    noise = random.Random(20260302)  # noqa: S311 - mini-batch noise, the same on every run of this script
     for s in range(120):
         loss = 2.9 + 1.8 * math.exp(-s / 20) + noise.gauss(0.0, 0.01)
         if s >= 30:
