@@ -1,7 +1,7 @@
 """One-million-step logs of every format, for the reader speed table of bench/run.py.
 
-TensorBoard and MLflow logs come from their real writers (tensorboardX, mlflow's file store via
-``log_batch``); the others in the exact shape their writers produce (``TrainerState.save_to_json``,
+TensorBoard, MLflow and W&B logs come from their real writers (tensorboardX, mlflow's file store via
+``log_batch``, wandb offline); the others in the exact shape their writers produce (``TrainerState.save_to_json``,
 Lightning's ``CSVLogger``, a plain JSON-lines logger). Files are written once and kept under
 bench/out/formats/ (writing the TensorBoard file takes about a minute).
 """
@@ -13,6 +13,7 @@ import json
 import math
 import os
 import random
+import shutil
 import sys
 import time
 from collections.abc import Iterator
@@ -141,6 +142,21 @@ def write_text(folder: Path) -> None:
 # What a user would write as ``pattern`` for the text log above.
 TEXT_PATTERN = r"(?m)^step +(?P<step>\d+)/\d+ \| loss (?P<value>\S+)"
 
+
+def write_wandb(folder: Path) -> None:
+    """The real wandb package, offline. Slow: about 2,000 logged steps a second here (the Python side
+    of every ``run.log`` call), so the 1M-step folder takes minutes to write, once."""
+    os.environ.update(WANDB_MODE="offline", WANDB_SILENT="true", WANDB_DISABLE_GIT="true")
+    import wandb  # noqa: PLC0415 - only this writer needs it, and it is slow to import
+
+    shutil.rmtree(folder, ignore_errors=True)  # an interrupted write leaves a run folder behind
+    folder.mkdir(parents=True)
+    run = wandb.init(project="bench", name="bench-1m", mode="offline", dir=str(folder))
+    for step, loss in losses():
+        run.log({"train/loss": loss}, step=step)
+    run.finish()
+
+
 WRITERS = {
     "jsonl": write_jsonl,
     "trainer-state": write_trainer_state,
@@ -148,6 +164,7 @@ WRITERS = {
     "tensorboard": write_tensorboard,
     "mlflow": write_mlflow,
     "text": write_text,
+    "wandb": write_wandb,
 }
 
 

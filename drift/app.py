@@ -10,12 +10,14 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TextIO
 
+from drift import httpclient
 from drift.config import Settings, build_settings
 from drift.errors import ConfigError
 from drift.evaluate import evaluate
 from drift.gate import Outcome
 from drift.ghactions import Annotation, Console, format_outputs
-from drift.prcomment import Transport, marker, room, target_from_env, upsert, urllib_transport
+from drift.httpclient import Transport
+from drift.prcomment import marker, room, target_from_env, upsert, urllib_transport
 from drift.render.annotations import build_annotations
 from drift.render.outputs import outputs
 from drift.render.report import to_json
@@ -36,6 +38,7 @@ class Runtime:
     summary_file: Path | None = None  # GITHUB_STEP_SUMMARY
     env: Mapping[str, str] = field(default_factory=dict)  # the runner's environment, for the PR comment
     transport: Transport = urllib_transport  # how the PR comment reaches the REST API
+    tracker_transport: Transport = httpclient.urllib_transport  # how the MLflow tracking server is reached
 
 
 def run(inputs: Mapping[str, str], runtime: Runtime) -> int:
@@ -59,10 +62,11 @@ def run(inputs: Mapping[str, str], runtime: Runtime) -> int:
 def _run(inputs: Mapping[str, str], runtime: Runtime, console: Console) -> int:
     try:
         settings = build_settings(inputs, runtime.workspace)
-        if not settings.paths:
+        if not settings.paths and settings.mlflow is None:
             raise ConfigError(
                 "workflow input: path is required (the runner does not enforce required: inputs); "
-                "set it to the folder where actions/download-artifact put the training logs"
+                "set it to the folder where actions/download-artifact put the training logs, "
+                "or set mlflow-tracking-uri to gate runs on an MLflow tracking server"
             )
     except ConfigError as exc:
         console.annotate(Annotation("error", str(exc), "training-drift: configuration"))
@@ -70,8 +74,17 @@ def _run(inputs: Mapping[str, str], runtime: Runtime, console: Console) -> int:
         _append(runtime.output_file, format_outputs({"verdict": "error", "passed": "false"}))
         return EXIT_USAGE
 
-    with console.untrusted(f"training-drift: reading {len(settings.paths)} path pattern(s)") as say:
-        outcome = evaluate(settings, runtime.workspace, progress=say)
+    tracker = None
+    if settings.mlflow is not None:
+        from drift.readers.mlflowserver import Access, credentials_from  # noqa: PLC0415 - only when a tracker is named
+
+        credentials = credentials_from(runtime.env)
+        for secret in credentials.secrets:  # before anything else is printed
+            console.mask(secret)
+        tracker = Access(credentials, runtime.tracker_transport)
+    what = f"{len(settings.paths)} path pattern(s)" + (" and an MLflow tracking server" if tracker else "")
+    with console.untrusted(f"training-drift: reading {what}") as say:
+        outcome = evaluate(settings, runtime.workspace, progress=say, tracker=tracker)
     return _publish(outcome, settings, runtime, console)
 
 

@@ -25,7 +25,11 @@ def parser() -> argparse.ArgumentParser:
         prog=prog,
         description="Gate training runs on their loss curves, as the training-drift action does.",
     )
-    p.add_argument("path", nargs="+", help="run folders, folders holding runs, log files or glob patterns")
+    p.add_argument(
+        "path",
+        nargs="*",
+        help="run folders, folders holding runs, log files or glob patterns (optional with --mlflow-tracking-uri)",
+    )
     for field in FIELDS:
         if field.name in ("path", "report-path", "comment", "github-token", "pr-number"):
             continue
@@ -57,8 +61,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ConfigError as exc:
         print(f"training-drift: configuration error: {exc}", file=sys.stderr)
         return EXIT_USAGE
+    if not settings.paths and settings.mlflow is None:
+        print("training-drift: give a PATH, or --mlflow-tracking-uri with the runs to read", file=sys.stderr)
+        return EXIT_USAGE
+    tracker = None
+    if settings.mlflow is not None:
+        from drift.readers.mlflowserver import Access, credentials_from  # noqa: PLC0415 - only when a tracker is named
+
+        tracker = Access(credentials_from(os.environ))
     # A developer may point anywhere on their own machine; only the action confines to the workspace.
-    outcome = evaluate(settings, workspace, confine=False)
+    outcome = evaluate(settings, workspace, confine=False, tracker=tracker)
     colour = sys.stdout.isatty() and "NO_COLOR" not in os.environ
     print(render_table(outcome, colour=colour))
     try:

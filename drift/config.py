@@ -13,6 +13,7 @@ from __future__ import annotations
 import fnmatch
 import math
 import re
+import urllib.parse
 from collections.abc import Mapping
 from dataclasses import dataclass
 from difflib import get_close_matches
@@ -71,7 +72,7 @@ FIELDS: tuple[Field, ...] = (
         (),
         "Logs to gate: paths or glob patterns relative to the workspace, one per line or "
         "comma-separated. Each match is a run folder, a folder holding run folders, or a log file; "
-        "every run folder is one run.",
+        "every run folder is one run. May be empty when `mlflow-tracking-uri` names the runs.",
         "input",
     ),
     Field(
@@ -79,7 +80,7 @@ FIELDS: tuple[Field, ...] = (
         "choice",
         "auto",
         "Log format: `auto` (detect from names and content), `dlm`, `trainer-state`, `tensorboard`, "
-        "`csv`, `mlflow`, `jsonl` or `text` (console output).",
+        "`csv`, `mlflow`, `jsonl`, `wandb` or `text` (console output).",
         "gate",
         choices=("auto", *FORMATS),
     ),
@@ -262,6 +263,37 @@ FIELDS: tuple[Field, ...] = (
         "run",
     ),
     Field(
+        "mlflow-tracking-uri",
+        "text",
+        "",
+        "Also gate runs kept on this MLflow tracking server (its http(s) address), named by `mlflow-run-ids` "
+        "or `mlflow-experiment`; credentials come from MLFLOW_TRACKING_TOKEN, or MLFLOW_TRACKING_USERNAME and "
+        "MLFLOW_TRACKING_PASSWORD, in the step's env.",
+        "input",
+    ),
+    Field(
+        "mlflow-run-ids",
+        "paths",
+        (),
+        "MLflow runs to gate from the tracking server, by run id, one per line or comma-separated.",
+        "input",
+    ),
+    Field(
+        "mlflow-experiment",
+        "text",
+        "",
+        "Gate the runs of this MLflow experiment (by name) on the tracking server: the newest run of each "
+        "run name, at most 100.",
+        "input",
+    ),
+    Field(
+        "mlflow-run-name",
+        "text",
+        "",
+        "With `mlflow-experiment`: only runs whose name matches this glob (`resnet-*`); empty takes every run.",
+        "input",
+    ),
+    Field(
         "comment",
         "choice",
         "false",
@@ -349,6 +381,16 @@ class RunSettings:
 
 
 @dataclass(frozen=True)
+class MlflowSelection:
+    """Which runs to read from an MLflow tracking server."""
+
+    uri: str
+    run_ids: tuple[str, ...]
+    experiment: str
+    run_name: str  # a glob over run names; "" takes every run of the experiment
+
+
+@dataclass(frozen=True)
 class Settings:
     paths: tuple[str, ...]
     format: str
@@ -362,6 +404,7 @@ class Settings:
     report_path: str
     config_file: str
     pattern: str
+    mlflow: MlflowSelection | None
     base: tuple[tuple[str, Value], ...]  # run-field values before per-run overrides
     overrides: tuple[tuple[str, tuple[tuple[str, Value], ...]], ...]  # (glob, values) from the file
     forced: tuple[tuple[str, Value], ...]  # run-field values given as inputs; beat every override
@@ -497,6 +540,7 @@ def build_settings(inputs: Mapping[str, str], workspace: Path, origin: str = "wo
             "(or logs), or drop require-baseline"
         )
     return Settings(
+        mlflow=_mlflow_selection(given, origin),
         paths=paths,
         format=str(pick("format")),
         baseline=tuple(pick("baseline")),  # type: ignore[arg-type]
@@ -513,6 +557,55 @@ def build_settings(inputs: Mapping[str, str], workspace: Path, origin: str = "wo
         overrides=tuple(overrides),
         forced=tuple((f.name, given[f.name]) for f in RUN_FIELDS if f.name in given),
     )
+
+
+def _mlflow_selection(given: Mapping[str, Value], origin: str) -> MlflowSelection | None:
+    uri = str(given.get("mlflow-tracking-uri", ""))
+    run_ids = given.get("mlflow-run-ids", ())
+    assert isinstance(run_ids, tuple)
+    experiment = str(given.get("mlflow-experiment", ""))
+    run_name = str(given.get("mlflow-run-name", ""))
+    if not uri:
+        named = [n for n in ("mlflow-run-ids", "mlflow-experiment", "mlflow-run-name") if n in given]
+        if named:
+            raise ConfigError(
+                f"{origin}: {named[0]} is set but mlflow-tracking-uri is empty; set it to the server's address"
+            )
+        return None
+    problem = _uri_problem(uri)
+    if problem is not None:
+        raise ConfigError(f"{origin}: mlflow-tracking-uri {problem}")
+    if not run_ids and not experiment:
+        raise ConfigError(
+            f"{origin}: mlflow-tracking-uri is set but names no run; set mlflow-run-ids or mlflow-experiment"
+        )
+    if run_name and not experiment:
+        raise ConfigError(f"{origin}: mlflow-run-name filters the runs of mlflow-experiment, which is empty")
+    bad = next((r for r in run_ids if not r.isascii() or not r.isprintable() or " " in r or len(r) > 64), None)
+    if bad is not None:
+        raise ConfigError(f"{origin}: mlflow-run-ids: {bad[:70]!r} is not an MLflow run id")
+    return MlflowSelection(uri, run_ids, experiment, run_name)
+
+
+def _uri_problem(uri: str) -> str | None:
+    """Why ``uri`` cannot address a tracking server's REST API, or None."""
+    if not (uri.isascii() and uri.isprintable()) or " " in uri:
+        return "holds characters a URL cannot"
+    try:
+        parts = urllib.parse.urlsplit(uri)
+        _ = parts.port  # raises ValueError for a malformed port
+    except ValueError:
+        return "is not a valid URL"
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        return "must be the tracking server's http(s) address (a file store or databricks URI is not a server)"
+    if parts.username is not None or parts.password is not None:
+        return (
+            "must not hold credentials; set MLFLOW_TRACKING_TOKEN, or MLFLOW_TRACKING_USERNAME and "
+            "MLFLOW_TRACKING_PASSWORD, in the step's env from secrets"
+        )
+    if parts.query or parts.fragment:
+        return "must not hold a query or a fragment"
+    return None
 
 
 def load_config_file(

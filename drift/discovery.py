@@ -14,7 +14,7 @@ import glob
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 from drift import layouts
 from drift.readers.common import LogFile
@@ -205,6 +205,10 @@ class _Finder:
                 return RunSource(run.name, run.format, error=f"{shown} resolves outside the workspace")
             files.append(LogFile(path, shown, key))
         notes = (*(run.layout.notes if run.layout is not None else ()), *run.notes)
+        if run.format == "wandb":
+            from drift.readers.wandbrun import run_identity  # noqa: PLC0415 - only when W&B runs exist
+
+            name = run_identity(files[0].path)[0] or run.name
         return RunSource(name, run.format, tuple(files), folder=run.name, notes=notes)
 
     def training_splits_only(self) -> None:
@@ -288,7 +292,7 @@ def discover(
             break
     finder.training_splits_only()
     runs = [finder.finish(run) for run in finder.runs.values()]
-    runs = _unique_names(runs)
+    runs = _unique_names(_join_resumed(runs))
     runs.sort(key=lambda run: run.name)
     return Discovery(tuple(runs), tuple(unmatched), finder.ignored, tuple(finder.notes))
 
@@ -303,6 +307,36 @@ def _walk_share(pattern: str, matches: int) -> int:
     if "**" in pattern:
         return 0
     return max(8, WALK_FOLDERS // matches)
+
+
+def _join_resumed(runs: list[RunSource]) -> list[RunSource]:
+    """A W&B run resumed offline leaves one folder per session (``offline-run-<time>-<id>``, with
+    ``-1``... added when two start in the same second), each recording the same run id: they are one
+    run, read session by session in folder-name order, so a step logged again after the resume
+    keeps its later value."""
+    wandb_runs = [run for run in runs if run.format == "wandb" and run.files]
+    if len(wandb_runs) < 2:
+        return runs
+    from drift.readers.wandbrun import run_identity  # noqa: PLC0415 - only when W&B runs exist
+
+    groups: dict[tuple[str, str], list[RunSource]] = {}
+    key_of: dict[int, tuple[str, str]] = {}
+    for run in wandb_runs:
+        run_id = run_identity(run.files[0].path)[1]
+        if run_id:
+            key = (str(PurePosixPath(run.folder).parent), run_id)
+            groups.setdefault(key, []).append(run)
+            key_of[id(run)] = key
+    out = []
+    for run in runs:
+        found = key_of.get(id(run))
+        if found is None or len(groups[found]) == 1:
+            out.append(run)
+            continue
+        sessions = sorted(groups[found], key=lambda session: session.folder)
+        if sessions[0] is run:
+            out.append(replace(run, files=tuple(f for session in sessions for f in session.files)))
+    return out
 
 
 def _unique_names(runs: list[RunSource]) -> list[RunSource]:

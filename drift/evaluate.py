@@ -8,11 +8,15 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from drift.baseline import compare_all, load_baseline
 from drift.config import Settings
 from drift.gate import Outcome, decide
-from drift.runs import collect
+from drift.runs import collect, collect_tracker
+
+if TYPE_CHECKING:
+    from drift.readers.mlflowserver import Access
 
 
 def no_logs_message(patterns: tuple[str, ...]) -> str:
@@ -27,10 +31,26 @@ def no_logs_message(patterns: tuple[str, ...]) -> str:
 
 
 def evaluate(
-    settings: Settings, workspace: Path, *, confine: bool = True, progress: Callable[[str], None] = lambda _: None
+    settings: Settings,
+    workspace: Path,
+    *,
+    confine: bool = True,
+    progress: Callable[[str], None] = lambda _: None,
+    tracker: Access | None = None,
 ) -> Outcome:
+    """``tracker``: how to reach the MLflow tracking server the settings name (credentials, transport)."""
     results, found = collect(settings.paths, settings, workspace, confine=confine, progress=progress)
     notes = list(found.notes)
+    remote = 0
+    if settings.mlflow is not None:
+        if tracker is None:
+            from drift.readers.mlflowserver import Access  # noqa: PLC0415 - no credentials, the real transport
+
+            tracker = Access()
+        tracked, tracker_notes = collect_tracker(settings.mlflow, settings, tracker, progress=progress)
+        results += tracked
+        notes += tracker_notes
+        remote = len(tracked)
     if found.unmatched and found.log_count:
         notes.append("matched nothing: " + ", ".join(repr(p) for p in found.unmatched))
     if found.ignored:
@@ -44,7 +64,7 @@ def evaluate(
         else:
             results = compare_all(results, base)
             notes.append(base.describe(results))
-    no_logs = no_logs_message(settings.paths) if found.log_count == 0 else None
+    no_logs = no_logs_message(settings.paths) if found.log_count == 0 and not remote else None
     return decide(
         results,
         settings.fail_on,

@@ -64,6 +64,11 @@ class Console:
     def annotate(self, annotation: Annotation) -> None:
         self._stream.write(annotation.to_command() + "\n")
 
+    def mask(self, secret: str) -> None:
+        """Ask the runner to hide ``secret`` in every later line of the log (@actions/core setSecret)."""
+        if secret:
+            self.command("add-mask", secret)
+
     def info(self, text: str) -> None:
         """Plain text that we wrote ourselves; must not hold log-derived content."""
         self._stream.write(text + "\n")

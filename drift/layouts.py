@@ -21,9 +21,10 @@ from pathlib import Path
 
 # Also the order of preference when one folder holds logs of several formats: the most structured
 # first (named fields and steps), console text last (recognised by content, after every structured
-# format had its say).
-FORMATS = ("dlm", "trainer-state", "tensorboard", "csv", "mlflow", "jsonl", "text")
+# format had its say). W&B run folders are recognised before any of them (see detect_folder).
+FORMATS = ("dlm", "trainer-state", "tensorboard", "csv", "mlflow", "jsonl", "wandb", "text")
 TEXT_SUFFIXES = (".log", ".txt", ".out", ".err")
+WANDB_GLOB = "run-*.wandb"
 DLM_GLOB = "train-*.jsonl"
 TB_PREFIX = "events.out.tfevents."
 TRAINER_STATE = "trainer_state.json"
@@ -43,6 +44,7 @@ LOOKS_FOR = {
     "csv": "metrics.csv, *.csv, or *.log/*.txt with a CSV header",
     "mlflow": "meta.yaml with metrics/",
     "jsonl": "*.jsonl, or *.json/*.log/*.txt of JSON lines",
+    "wandb": f"{WANDB_GLOB} (a wandb/run-* or wandb/offline-run-* folder)",
     "text": "recognised console-log (*.log, *.txt, *.out, *.err)",
 }
 
@@ -120,12 +122,19 @@ def in_checkpoint(path: Path) -> bool:
 def detect_folder(folder: Path, allowed: tuple[str, ...], pattern: str = "") -> Layout | None:
     """The run this folder itself is, in the first format of ``allowed`` it holds logs of; None
     when it is none of them. The logs of the other formats it holds are named in a note.
-    ``pattern`` is the user's expression for console logs (empty: the built-in recognisers)."""
-    for i, fmt in enumerate(allowed):
+    ``pattern`` is the user's expression for console logs (empty: the built-in recognisers).
+
+    W&B first: a W&B run folder holds a ``logs/`` folder of W&B's own debug logs, which would
+    otherwise pass for a dlm store with no training logs; and the ``wandb/`` folder that holds the
+    run folders is none, though its ``debug-internal.log`` is JSON lines."""
+    if "wandb" in allowed and _holds_wandb_runs(folder):
+        return None
+    order = sorted(allowed, key=lambda name: name != "wandb")
+    for i, fmt in enumerate(order):
         layout = _folder_as(fmt, folder, allowed, pattern)
         if layout is None:
             continue
-        others = [alt for f in allowed[i + 1 :] if (alt := _folder_as(f, folder, allowed, pattern)) is not None]
+        others = [alt for f in order[i + 1 :] if (alt := _folder_as(f, folder, allowed, pattern)) is not None]
         others = [alt for alt in others if alt.format != layout.format]
         if others:
             also = "; ".join(f"{alt.format} ({_names(alt)})" for alt in others)
@@ -158,6 +167,8 @@ def _folder_as(fmt: str, folder: Path, allowed: tuple[str, ...], pattern: str = 
         return Layout("mlflow", folder, tuple(mlflow_metric_files(folder))) if is_mlflow_run(folder) else None
     if fmt == "trainer-state":
         return plain(trainer_state_files(folder))
+    if fmt == "wandb":
+        return plain(_files(folder, WANDB_GLOB))
     if fmt == "tensorboard":
         return plain(_files(folder, TB_PREFIX + "*"))
     if fmt == "csv":
@@ -187,6 +198,13 @@ def is_console_log(path: Path, pattern: str) -> bool:
     from drift.readers.text import sniff  # noqa: PLC0415 - RE2 loads only when a folder may hold console logs
 
     return sniff(path, pattern)
+
+
+def _holds_wandb_runs(folder: Path) -> bool:
+    try:
+        return any(p.is_file() for p in folder.glob(f"*run-*/{WANDB_GLOB}"))
+    except OSError:
+        return False
 
 
 def _sniffed(folder: Path, kind: str) -> list[Path]:
@@ -262,6 +280,8 @@ def classify_file(path: Path, allowed: tuple[str, ...], *, sniff: bool, pattern:
     name = path.name
     for fmt in allowed:
         if fmt == "tensorboard" and name.startswith(TB_PREFIX):
+            return fmt, path.parent
+        if fmt == "wandb" and path.match(WANDB_GLOB):
             return fmt, path.parent
         if fmt == "trainer-state" and name == TRAINER_STATE:
             return fmt, path.parent.parent if in_checkpoint(path) else path.parent

@@ -13,26 +13,30 @@ REST endpoints (issue comments; every pull request is an issue):
 
 from __future__ import annotations
 
-import email.utils
 import hashlib
 import http.client
 import json
 import re
 import string
 import time
-import urllib.error
 import urllib.parse
-import urllib.request
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from email.message import Message
 from pathlib import Path
 from typing import Any, Literal
+
+from drift import httpclient
+from drift.httpclient import Request, Response, Transport
+from drift.httpclient import describe as _describe
+from drift.httpclient import one_line as _one_line
+from drift.httpclient import parse_int as _int
+from drift.httpclient import refused as _refused
+from drift.httpclient import retry_after as _retry_after
 
 DEFAULT_API_URL = "https://api.github.com"
 MAX_COMMENT_CHARS = 65536  # GitHub rejects a longer comment body with 422
 MAX_EVENT_BYTES = 25 * 1024 * 1024  # GitHub caps webhook payloads at 25 MB; a larger file is not one
-MAX_RESPONSE_BYTES = 10 * 1024 * 1024  # a page of 100 comments is far smaller
+MAX_RESPONSE_BYTES = httpclient.MAX_RESPONSE_BYTES  # a page of 100 comments is far smaller
 PER_PAGE = 100  # the API's maximum
 MAX_PAGES = 50  # 5,000 comments; past that the marker search gives up looking and a new comment is posted
 
@@ -232,53 +236,13 @@ def _number_from(payload: Mapping[str, Any], event: str) -> int | str:
 # --- the transport -------------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class Request:
-    method: str
-    url: str
-    headers: Mapping[str, str] = field(repr=False)  # holds the token
-    body: bytes | None
-    timeout: float
-
-
-@dataclass(frozen=True)
-class Response:
-    status: int
-    headers: Mapping[str, str]  # names in lower case
-    body: bytes  # at most MAX_RESPONSE_BYTES + 1: one byte more tells "too large" from "exactly full"
-
-
-# Raises OSError or http.client.HTTPException when no HTTP response came back; any status is a Response.
-Transport = Callable[[Request], Response]
-
-
-class _NoRedirect(urllib.request.HTTPRedirectHandler):
-    """A redirect would carry the Authorization header to wherever Location points; none is needed here."""
-
-    def redirect_request(self, *args: object, **kwargs: object) -> None:
-        return None  # urllib then raises HTTPError with the 3xx status, which we report as a failure
-
-
-def _header_map(headers: Message) -> dict[str, str]:
-    return {name.lower(): str(value) for name, value in headers.items()}
-
-
 def urllib_transport(request: Request) -> Response:
-    """One HTTP(S) request through urllib: proxies from the environment, certificates verified, no redirects."""
-    if urllib.parse.urlsplit(request.url).scheme not in ("http", "https"):
-        raise ValueError("only http and https URLs are requested")
-    opener = urllib.request.build_opener(_NoRedirect)
-    req = urllib.request.Request(  # noqa: S310 - the scheme is checked just above
-        request.url, data=request.body, headers=dict(request.headers), method=request.method
-    )
-    try:
-        with opener.open(req, timeout=request.timeout) as reply:
-            return Response(int(reply.status), _header_map(reply.headers), reply.read(MAX_RESPONSE_BYTES + 1))
-    except urllib.error.HTTPError as err:  # any status urllib does not call success; still an answer
-        try:
-            return Response(err.code, _header_map(err.headers), err.read(MAX_RESPONSE_BYTES + 1))
-        finally:
-            err.close()
+    """One request through the shared client (drift.httpclient), answers bounded by MAX_RESPONSE_BYTES."""
+    return httpclient.urllib_transport(request, MAX_RESPONSE_BYTES)
+
+
+def _json(body: bytes) -> object:
+    return httpclient.json_body(body, MAX_RESPONSE_BYTES)
 
 
 # --- the upsert ----------------------------------------------------------------------------------------
@@ -558,16 +522,6 @@ def _html_url(reply: _Reply) -> str | None:
 # --- pure helpers --------------------------------------------------------------------------------------
 
 
-def _json(body: bytes) -> object:
-    """The parsed body, or None when it is too large or not JSON: response bodies are untrusted."""
-    if len(body) > MAX_RESPONSE_BYTES:
-        return None
-    try:
-        return json.loads(body)
-    except (ValueError, RecursionError):
-        return None
-
-
 def _retry_reason(response: Response, now: float) -> _Retry | None:
     """Whether this answer is worth another try, and the wait the server asked for."""
     status, headers = response.status, response.headers
@@ -593,55 +547,5 @@ def _says_rate_limit(response: Response) -> bool:
     return isinstance(said, str) and "rate limit" in said.lower()
 
 
-def _retry_after(value: str, now: float) -> float | None:
-    """``retry-after`` as seconds to wait: delta-seconds (what GitHub sends) or an HTTP date."""
-    value = value.strip()
-    if not value:
-        return None
-    seconds = _int(value)
-    if seconds is not None:
-        return float(max(seconds, 0))
-    try:
-        when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError, IndexError, OverflowError):
-        return None
-    if when.tzinfo is None:
-        return None
-    return max(0.0, when.timestamp() - now)
-
-
-def _int(value: str) -> int | None:
-    value = value.strip()
-    if not value or len(value) > 20 or not value.isascii() or not value.isdigit():
-        return None
-    return int(value)
-
-
 def _backoff(attempt: int) -> float:
     return min(BASE_DELAY * 2.0 ** min(attempt - 1, 30), MAX_WAIT)
-
-
-def _refused(exc: BaseException) -> bool:
-    """Nothing reached the server, so even a POST may be sent again."""
-    reason = getattr(exc, "reason", None)  # urllib wraps the socket error in URLError
-    return isinstance(exc, ConnectionRefusedError) or isinstance(reason, ConnectionRefusedError)
-
-
-def _describe(exc: BaseException) -> str:
-    reason = getattr(exc, "reason", None)
-    if isinstance(reason, BaseException):
-        exc = reason
-    if isinstance(exc, TimeoutError):
-        return "timed out"
-    if isinstance(exc, ConnectionRefusedError):
-        return "connection refused"
-    if isinstance(exc, OSError) and exc.strerror:
-        return f"network error ({exc.strerror})"
-    text = str(exc)
-    return f"network error ({type(exc).__name__}{': ' + text if text else ''})"
-
-
-def _one_line(text: str, limit: int) -> str:
-    """Printable, single-line and bounded: this text ends up in a workflow annotation."""
-    flat = " ".join("".join(ch if ch.isprintable() else " " for ch in text).split())
-    return flat if len(flat) <= limit else flat[: limit - 1] + "…"

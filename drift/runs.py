@@ -9,8 +9,9 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from drift.config import RunSettings, Settings
+from drift.config import MlflowSelection, RunSettings, Settings
 from drift.curve import Position
 from drift.discovery import Discovery, discover
 from drift.errors import LogError
@@ -18,6 +19,9 @@ from drift.gate import RunResult, error_result, judge, skip_result
 from drift.layouts import FORMATS
 from drift.readers import read
 from drift.readers.common import ReadSpec
+
+if TYPE_CHECKING:
+    from drift.readers.mlflowserver import Access
 
 
 def collect(
@@ -56,6 +60,41 @@ def collect(
             progress(f"    read {shown}")
         results.append(result)
     return results, found
+
+
+def collect_tracker(
+    selection: MlflowSelection,
+    settings: Settings,
+    access: Access,
+    *,
+    progress: Callable[[str], None] = lambda _: None,
+) -> tuple[list[RunResult], list[str]]:
+    """The runs an MLflow tracking server holds, judged as runs read from files are.
+
+    A request that fails makes that run (or, for an experiment that cannot be listed, one run named
+    for the experiment) ERROR with the one-line reason; the other runs go on.
+    """
+    # Imported here: only a job that names a tracking server pays for it.
+    from drift.readers.mlflowserver import Client, Failed, TrackerError, find_runs, read_remote  # noqa: PLC0415
+
+    client = Client(selection.uri, access.credentials, access.transport)
+    found, notes = find_runs(client, selection.run_ids, selection.experiment, selection.run_name)
+    results: list[RunResult] = []
+    for run in found:
+        run_settings = settings.for_run(run.name)
+        if isinstance(run, Failed):
+            result = error_result(run.name, run_settings, run.message)
+        else:
+            try:
+                curve = read_remote(client, run, read_spec(run_settings))
+            except TrackerError as exc:
+                result = error_result(run.name, run_settings, f"MLflow run {run.run_id}: {exc}")
+            else:
+                result = judge(run.name, curve, run_settings)
+        result = replace(result, source_format=result.source_format or "mlflow-server")
+        progress(f"{result.name}: {result.verdict.value.upper()}: {result.message}")
+        results.append(result)
+    return results, notes
 
 
 def read_spec(settings: RunSettings) -> ReadSpec:

@@ -29,7 +29,7 @@ def action_inputs() -> str:
         else:
             default = "" if f.default in ("", ()) else str(f.default)
         lines += [f"  {f.name}:", "    description: >-"]
-        lines += [f"      {line}" for line in textwrap.wrap(description, 96)]
+        lines += [f"      {line}" for line in textwrap.wrap(description, 96, break_on_hyphens=False)]
         lines += [f"    required: {'true' if f.name == 'path' else 'false'}", f"    default: '{default}'"]
     return "\n".join(lines) + "\n"
 

@@ -42,4 +42,8 @@ def read(fmt: str, files: Sequence[LogFile], spec: ReadSpec) -> Curve:
         from drift.readers.text import read_text  # noqa: PLC0415
 
         return read_text(files, spec)
+    if fmt == "wandb":
+        from drift.readers.wandbrun import read_wandb  # noqa: PLC0415
+
+        return read_wandb(files, spec)
     raise ValueError(f"unknown log format {fmt!r}")

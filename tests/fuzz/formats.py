@@ -14,6 +14,7 @@ import json
 import math
 import random
 import struct
+import zlib
 from collections.abc import Callable, Sequence
 
 from tests.fuzz.mutate import hostile_text, number
@@ -826,6 +827,16 @@ def clean_logs(rng: random.Random, fmt: str, points: Sequence[tuple[int, float]]
     if fmt.startswith("text"):
         body = "".join(f"step {s:4d}/{len(points)} | loss {num(v)} (+nanz)| norm 1.0\n" for s, v in points)
         return [("slurm-7.out", ("config dump\nval loss 3.0\n" + body).encode())]
+    if fmt == "wandb":
+        records = [
+            _wandb_field(
+                2,
+                _wandb_field(1, _wandb_field(2, b"train/loss") + _wandb_field(16, num(v).encode()))
+                + _wandb_field(1, _wandb_field(2, b"_step") + _wandb_field(16, str(s).encode())),
+            )
+            for s, v in points
+        ]
+        return [("run-abc.wandb", wandb_frame(records))]
     body = "".join(f"{1700000000000 + i} {num(v)} {s}\n" for i, (s, v) in enumerate(points))
     return [("meta.yaml", b"run_name: fuzz\n"), ("metrics/train/loss", body.encode())]
 
@@ -935,3 +946,81 @@ def pattern_log(rng: random.Random) -> bytes:
             parts.append(hostile_text(rng, 40))
     text = "\n".join(parts) + ("\n" if rng.random() < 0.7 else "")
     return text.encode("utf-8", "surrogatepass")
+
+
+# --- W&B run files ----------------------------------------------------------------------------
+
+
+def _wandb_varint(value: int) -> bytes:
+    out = bytearray()
+    value &= (1 << 64) - 1
+    while True:
+        byte, value = value & 0x7F, value >> 7
+        out.append(byte | (0x80 if value else 0))
+        if not value:
+            return bytes(out)
+
+
+def _wandb_field(number: int, payload: bytes) -> bytes:
+    return _wandb_varint(number << 3 | 2) + _wandb_varint(len(payload)) + payload
+
+
+def _wandb_item(rng: random.Random, key: str, value: float | int | str) -> bytes:
+    name = key.encode("utf-8", "surrogatepass")
+    head = _wandb_field(1, name) if rng.random() < 0.3 else _wandb_field(2, name)
+    roll = rng.random()
+    if isinstance(value, str):
+        return head + _wandb_field(16, value.encode("utf-8", "surrogatepass"))
+    if roll < 0.15:  # newer writers: the value natively
+        if isinstance(value, int):
+            return head + _wandb_varint(5 << 3) + _wandb_varint(value)
+        return head + _wandb_varint(6 << 3 | 1) + struct.pack("<d", value)
+    text = json.dumps(value) if rng.random() < 0.9 else number(rng)
+    return head + _wandb_field(16, text.encode())
+
+
+def wandb_file(rng: random.Random) -> bytes:
+    """A ``.wandb`` file: the header, a run record, history records of a curve under W&B's framing
+    (32 KiB blocks, records split into FIRST/MIDDLE/LAST chunks), and some records of other kinds."""
+    metric = rng.choice((*METRICS, "train/loss", "loss"))
+    records = [
+        _wandb_field(17, _wandb_field(1, b"abc123") + _wandb_field(8, hostile_text(rng, 20).encode("utf-8", "replace")))
+    ]
+    for step, value in curve(rng):
+        items = [
+            _wandb_item(rng, metric, value if math.isfinite(value) else rng.choice(("NaN", "Infinity", "-Infinity")))
+        ]
+        if rng.random() < 0.9:
+            items.append(_wandb_item(rng, "_step", step))
+        if rng.random() < 0.3:
+            items.append(_wandb_item(rng, rng.choice(("lr", "_runtime", hostile_text(rng, 8))), rng.random()))
+        rng.shuffle(items)
+        history = b"".join(_wandb_field(1, item) for item in items)
+        if rng.random() < 0.2:
+            history += _wandb_field(2, _wandb_varint(1 << 3) + _wandb_varint(step))
+        records.append(_wandb_varint(1 << 3) + _wandb_varint(len(records)) + _wandb_field(2, history))
+        if rng.random() < 0.1:
+            records.append(_wandb_field(rng.choice((3, 4, 5, 13, 100)), rng.randbytes(rng.randint(0, 300))))
+    if rng.random() < 0.1:
+        records.append(_wandb_field(17, b"x" * rng.randint(30_000, 70_000)))  # a record over a block
+    return wandb_frame(records, block=rng.choice((32768, 32768, 32768, 64)))
+
+
+def wandb_frame(records: Sequence[bytes], block: int = 32768) -> bytes:
+    out = bytearray(b":W&B\xe1\xbe\x00")
+    for record in records:
+        rest, first = record, True
+        while True:
+            room = 32768 - len(out) % 32768
+            if room < 7:
+                out += b"\0" * room
+                room = 32768
+            take = min(len(rest), room - 7, block)
+            last = take == len(rest)
+            kind = 1 if first and last else 2 if first else 4 if last else 3
+            chunk = rest[:take]
+            out += struct.pack("<IHB", zlib.crc32(bytes([kind]) + chunk), len(chunk), kind) + chunk
+            rest, first = rest[take:], False
+            if last:
+                break
+    return bytes(out)

@@ -48,8 +48,8 @@ from tests.fuzz.corpus import Corpus, cap
 from tests.fuzz.engine import Case, Target, Violation
 from tests.fuzz.mutate import hostile_text, mutate
 
-READERS = ("dlm", "jsonl", "trainer-state", "tensorboard", "csv", "mlflow", "text", "text-pattern")
-UNITS = {"trainer-state": "entry", "tensorboard": "record"}
+READERS = ("dlm", "jsonl", "trainer-state", "tensorboard", "csv", "mlflow", "wandb", "text", "text-pattern")
+UNITS = {"trainer-state": "entry", "tensorboard": "record", "wandb": "record"}
 
 
 def short(value: object, limit: int = 300) -> str:
@@ -75,6 +75,7 @@ LIMITS: dict[str, tuple[tuple[Any, str, tuple[int, ...]], ...]] = {
     # the overlap to hold its longest match, which the default's 64 KiB does for these inputs.
     "text": ((text, "BLOCK_BYTES", (1, 7, 64, 4096)), (text, "OVERLAP", (0, 1, 16, 300))),
     "text-pattern": ((text, "BLOCK_BYTES", (1, 7, 64, 4096)),),
+    "wandb": (),  # one reading path, no buffer sizes: the target checks its invariants
 }
 _BYTE_LIMITS = {"CHUNK_BYTES", "BLOCK_BYTES", "PIECE_BYTES"}
 
@@ -107,6 +108,10 @@ def _reference(fmt: str, files: Sequence[LogFile], spec: ReadSpec) -> Curve:
         return tensorboard.read_tensorboard(files, spec, fast=False)
     if fmt == "csv":
         return csvlog.read_csv(files, spec, fast=False)
+    if fmt == "wandb":
+        from drift.readers.wandbrun import read_wandb
+
+        return read_wandb(files, spec)
     from drift.readers.mlflowstore import read_mlflow
 
     return read_mlflow(files, spec, [f.key for f in files], fast=False)
@@ -144,11 +149,12 @@ def same(a: Reading, b: Reading, what: str) -> None:
             raise Violation(f"{what}: {name} differs", f"{short(x)} vs {short(y)}")
 
 
-def _bound(data: bytes, unit: str) -> int:
-    """An upper bound on a position in a file of these bytes."""
+def _bound(data: bytes, unit: str, fmt: str = "") -> int:
+    """An upper bound on a position in a file of these bytes (a W&B record may be a bare 7-byte
+    chunk header; a TFRecord takes 16 bytes of framing)."""
     if unit == "line":
         return data.count(b"\n") + data.count(b"\r") + 1
-    return len(data) // (16 if unit == "record" else 1) + 1
+    return len(data) // ((7 if fmt == "wandb" else 16) if unit == "record" else 1) + 1
 
 
 def check_curve(curve: Curve, fmt: str, sizes: dict[str, bytes]) -> None:
@@ -178,7 +184,7 @@ def check_curve(curve: Curve, fmt: str, sizes: dict[str, bytes]) -> None:
         if data is None:
             raise Violation("curve: names a file it was not given", short(curve.files))
         at = curve.line[curve.file_index == index]
-        if at.size and not (low <= int(at.min()) and int(at.max()) <= _bound(data, unit)):
+        if at.size and not (low <= int(at.min()) and int(at.max()) <= _bound(data, unit, fmt)):
             raise Violation("curve: position out of range", f"{name}: {int(at.min())}..{int(at.max())}")
     for name in ("skipped_lines", "ignored_records", "oversized_steps"):
         if not isinstance(getattr(curve, name), int) or getattr(curve, name) < 0:
@@ -189,7 +195,7 @@ def check_curve(curve: Curve, fmt: str, sizes: dict[str, bytes]) -> None:
     if first is not None:
         if first.file not in sizes or first.unit != unit:
             raise Violation("curve: first_skipped names another file or unit", short(first))
-        if first.line is not None and not low <= first.line <= _bound(sizes[first.file], unit):
+        if first.line is not None and not low <= first.line <= _bound(sizes[first.file], unit, fmt):
             raise Violation("curve: first_skipped position out of range", short(first))
     for note in curve.notes:
         own = note
@@ -287,6 +293,9 @@ class ReaderTarget:
             elif fmt.startswith("text"):
                 data = self._seeded(rng, fmt, formats.console_log if fmt == "text" else formats.pattern_log)
                 out.append({"path": f"slurm-{i}.out", "data": data, "key": ""})
+            elif fmt == "wandb":
+                data = self._seeded(rng, "wandb", formats.wandb_file)
+                out.append({"path": f"offline-run-2026_{i}-abc/run-abc.wandb", "data": data, "key": ""})
             else:
                 key = rng.choice((metric, *formats.MLFLOW_KEYS)) if i else rng.choice((metric, "train/loss", "loss"))
                 # A key is a path under metrics/: no NUL, no empty, "." or ".." segment, none too long.
@@ -687,6 +696,7 @@ def _files_for(rng: random.Random, fmt: str, corpus: Corpus) -> list[tuple[bytes
         "csv": lambda r: formats.csv_log(r, "step", "loss"),
         "mlflow": formats.mlflow_metric,
         "text": formats.console_log,
+        "wandb": formats.wandb_file,
     }
     seeds = corpus.pool(kind)
     data = makers[kind](rng) if rng.random() < 0.5 or not seeds else rng.choice(seeds)
@@ -701,6 +711,7 @@ def _files_for(rng: random.Random, fmt: str, corpus: Corpus) -> list[tuple[bytes
         "csv": [b"metrics.csv", hostile + b".csv", b"training.log"],
         "mlflow": [b"metrics/" + hostile, b"metrics/train/loss"],
         "text": [hostile + b".log", b"slurm-1.out", b"train.txt", b"job.err"],
+        "wandb": [b"run-" + hostile + b".wandb", b"run-abc.wandb"],
     }["text" if kind == "text" else fmt]
     out = [(rng.choice(names), data)]
     if fmt == "mlflow":
