@@ -2,6 +2,7 @@
 
     python bench/run.py            # all cases (about two minutes, ~2 GB of logs under bench/out/)
     python bench/run.py --quick    # the 1M-step and cold-start cases only
+    python bench/run.py --skips    # the JSON-lines reader on 100 MB inputs it mostly skips
 
 Each case runs ``entrypoint.py`` in a fresh process with the runner's environment (every input of
 action.yml at its default, GITHUB_OUTPUT and GITHUB_STEP_SUMMARY files, a workspace), and reads
@@ -252,11 +253,106 @@ def case_readers(results: list[Result]) -> list[str]:
     return rows
 
 
+# What a log can repeat that the reader skips, each 100 MB (bench/out/skips/), against an ordinary
+# dlm log of the same size read in the same run. The bound the native path keeps (issue 14): no
+# input costs more than 2x per byte what the ordinary log costs. Before the bulk skipping in
+# scan.c each blank line crossed into Python one by one (8 MiB of blank lines: 9.7 s, 502 MB).
+SKIP_BYTES = 100_000_000
+SKIP_BOUND = 2.0
+
+
+def _repeat(path: Path, line: str) -> None:
+    first = json.dumps({"run_id": 1, "type": "banner"}) + "\n"  # a valid first line: the rest is skipped
+    with path.open("w", encoding="utf-8") as handle:
+        handle.write(first)
+        block = line * max(1, (1 << 20) // len(line))
+        written = len(first)
+        while written + len(block) <= SKIP_BYTES:
+            handle.write(block)
+            written += len(block)
+        handle.write(line * ((SKIP_BYTES - written) // len(line)))
+
+
+SKIP_INPUTS = {
+    "ordinary dlm log": None,
+    "blank lines": "\n",
+    "non-matching records": '{"type": "eval", "step": 5, "accuracy": 0.5}\n',
+    "nested, escaped non-matching records": '{"type": "eval", "step": 5, "m": {"acc": [0.5, 0.25]}, "s": "a\\"b"}\n',
+    "junk lines": "# epoch 1 step 300: loss=2.5 (a console line)\n",
+    "cut-off records": '{"type": "step", "step": 5, "loss": 1.\n',
+}
+
+_TIME_READER = """
+import json, sys, time
+sys.path.insert(0, sys.argv[1])
+from pathlib import Path
+from drift.readers.common import LogFile
+from drift.readers.dlm import read_dlm
+path = Path(sys.argv[2])
+start = time.perf_counter()
+curve = read_dlm([LogFile(path, path.name)])
+seconds = time.perf_counter() - start
+Path(sys.argv[3]).write_text(json.dumps([seconds, int(curve.steps.size), curve.skipped_lines]))
+"""
+
+
+def case_skips() -> list[str]:
+    """The JSON-lines reader alone (read_dlm, native path) in a fresh process per input, best of 3."""
+    folder = OUT / "skips"
+    folder.mkdir(parents=True, exist_ok=True)
+    paths = {}
+    for name, line in SKIP_INPUTS.items():
+        path = folder / (name.replace(" ", "-") + ".jsonl")
+        if not path.exists():
+            if line is None:
+                write_log(path, 0, SKIP_BYTES // 168, 1)  # these dlm lines average 168 bytes
+            else:
+                _repeat(path, line)
+        paths[name] = path
+    single = folder / "single-line.jsonl"
+    if not single.exists():
+        head = '{"type": "step", "step": 1, "loss": 2.5, "note": "'
+        single.write_text(head + "x" * (SKIP_BYTES - len(head) - 3) + '"}\n')
+    paths["one 100 MB line (a record)"] = single
+    result = OUT / "skips-result.json"
+    rows = [
+        "| input (JSON lines) | MB | reader s (best of 3) | MB/s | s per MB vs ordinary log | peak RSS MB "
+        "| points | skipped |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    base = 0.0
+    worst = 0.0
+    for name, path in paths.items():
+        runs = []
+        for _ in range(3):
+            _, rss, code = launcher().run(
+                [sys.executable, "-c", _TIME_READER, str(ROOT), str(path), str(result)], ROOT, dict(os.environ)
+            )
+            if code != 0:
+                raise RuntimeError(f"reading {path} failed (exit {code})")
+            seconds, points, skipped = json.loads(result.read_text())
+            runs.append((seconds, rss))
+        seconds, rss = min(runs)
+        per_mb = seconds / (path.stat().st_size / 1e6)
+        base = base or per_mb
+        worst = max(worst, per_mb / base)
+        rows.append(
+            f"| {name} | {path.stat().st_size / 1e6:.0f} | {seconds:.2f} | {1 / per_mb:.0f} | {per_mb / base:.2f}x "
+            f"| {rss:.0f} | {points:,} | {skipped:,} |"
+        )
+    verdict = "holds" if worst <= SKIP_BOUND else "BROKEN"
+    rows.append(
+        f"\nbound: no input over {SKIP_BOUND:.0f}x the ordinary log's time per byte; worst {worst:.2f}x, {verdict}"
+    )
+    return rows
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="only the 1M-step and cold-start cases")
     parser.add_argument("--no-seed", action="store_true", help="skip timing the seed's code (~15 s)")
     parser.add_argument("--formats", action="store_true", help="only the reader of every format on 1M steps")
+    parser.add_argument("--skips", action="store_true", help="only the JSON-lines reader on 100 MB it mostly skips")
     args = parser.parse_args()
     launcher()  # started now, while this process is small
     if native.load() is None:
@@ -265,12 +361,16 @@ def main() -> int:
     if args.formats:
         print("\n".join(case_readers(results)))
         return 0
+    if args.skips:
+        print("\n".join(case_skips()))
+        return 0
     case_cold(results)
     case_1m(results, with_seed=not args.no_seed)
     if not args.quick:
         case_10m(results)
         case_stores(results)
         readers = case_readers(results)
+        skips = case_skips()
 
     print(
         f"\nmachine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, "
@@ -286,6 +386,7 @@ def main() -> int:
         )
     if not args.quick:
         print("\n" + "\n".join(readers))
+        print("\n" + "\n".join(skips))
     return 0
 
 

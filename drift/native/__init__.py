@@ -10,15 +10,39 @@ import ctypes
 import shutil
 import subprocess
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 SOURCES = tuple(sorted(HERE.glob("*.c")))  # one library for every fast path
 LIBRARY = HERE / "_scan.so"
 
-ST_STEP, ST_OTHER, ST_IGNORED, ST_DEFER = 0, 1, 2, 3
+# The calling convention of the entry points: a library built from older sources is not loaded,
+# since its functions would be called with arguments they do not expect.
+ABI = 2
 
 _loaded: ctypes.CDLL | bool | None = False
+
+# drift_scan's parameters, in order; its contract errors name them.
+SCAN_ARGUMENTS = (
+    "buf", "len", "start", "line0", "step_key", "step_len", "metric", "metric_len", "filter_key",
+    "filter_key_len", "filter_value", "filter_value_len", "steps", "values", "point_lines", "point_cap",
+    "deferred", "deferred_cap", "res",
+)  # fmt: skip
+
+
+class ContractError(RuntimeError):
+    """A compiled entry point refused its arguments: a bug in the calling Python, never the log's."""
+
+
+def check(entry: str, code: int, arguments: Sequence[str]) -> int:
+    """``code`` when it is not an error; each entry point returns -n when its argument n
+    (1-based) breaks its contract, instead of reading or writing where it should not."""
+    if code >= 0:
+        return code
+    n = -code
+    name = arguments[n - 1] if n <= len(arguments) else "?"
+    raise ContractError(f"{entry} refused argument {n} ({name}): the caller broke its contract (a training-drift bug)")
 
 
 def load() -> ctypes.CDLL | None:
@@ -30,32 +54,25 @@ def load() -> ctypes.CDLL | None:
         except OSError:
             _loaded = None
         else:
-            i64, ptr = ctypes.c_int64, ctypes.c_void_p
-            lib.drift_scan.restype = i64
-            text = ctypes.c_char_p
-            lib.drift_scan.argtypes = [
-                ptr,
-                i64,
-                text,
-                i64,
-                text,
-                i64,
-                text,
-                i64,
-                text,
-                i64,
-                ptr,
-                ptr,
-                i64,
-                ptr,
-                ptr,
-                ptr,
-                ptr,
-            ]
-            lib.drift_count_lines.restype = i64
-            lib.drift_count_lines.argtypes = [ptr, i64]
-            _loaded = lib
+            _loaded = lib if _abi(lib) == ABI else None
+            if _loaded is not None:
+                i64, ptr, text = ctypes.c_int64, ctypes.c_void_p, ctypes.c_char_p
+                lib.drift_scan.restype = i64
+                lib.drift_scan.argtypes = [
+                    *(ptr, i64, i64, i64, text, i64, text, i64, text, i64, text, i64),
+                    *(ptr, ptr, ptr, i64, ptr, i64, ptr),
+                ]
     return _loaded if isinstance(_loaded, ctypes.CDLL) else None
+
+
+def _abi(lib: ctypes.CDLL) -> int:
+    try:
+        function = lib.drift_abi
+    except AttributeError:
+        return 1  # the first library had no version
+    function.restype = ctypes.c_int64
+    function.argtypes = []
+    return int(function())
 
 
 def build(compiler: str | None = None) -> Path:

@@ -16,11 +16,13 @@
  *     strings reject control characters and unknown escapes; nothing may follow the document;
  *   - a repeated key: the last one wins, as in a Python dict;
  *   - numbers round correctly, as Python's float() does: exactly in integer arithmetic when they
- *     have at most 19 digits, else through strtod, which glibc rounds correctly.
+ *     have at most 19 digits, else through strtod_l in the "C" locale, which glibc rounds correctly
+ *     (plain strtod would follow the process's LC_NUMERIC).
  * An entry whose step or metric is a string, or whose keys hold escapes, or whose step is a whole
  * number beyond int64, is handed back to Python by its byte span: that conversion has too many
  * corners (int(" 7 "), float("1_0"), a big int kept for the oversized count) to copy here.
  */
+#define _GNU_SOURCE /* strtod_l, through jsonlex.h */
 #include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -185,138 +187,6 @@ static const char *scan_value(scan_t *s, const char *p, int depth, value_t *v) {
     return q;
 }
 
-/* Powers of ten that a double holds exactly, and that a uint64 holds. */
-static const double POW10[] = {1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7,  1e8,  1e9,  1e10, 1e11,
-                               1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22};
-static const uint64_t POW10_INT[] = {1ull,
-                                     10ull,
-                                     100ull,
-                                     1000ull,
-                                     10000ull,
-                                     100000ull,
-                                     1000000ull,
-                                     10000000ull,
-                                     100000000ull,
-                                     1000000000ull,
-                                     10000000000ull,
-                                     100000000000ull,
-                                     1000000000000ull,
-                                     10000000000000ull,
-                                     100000000000000ull,
-                                     1000000000000000ull,
-                                     10000000000000000ull,
-                                     100000000000000000ull,
-                                     1000000000000000000ull,
-                                     10000000000000000000ull};
-
-#if defined(__SIZEOF_INT128__)
-__extension__ typedef unsigned __int128 u128;
-
-static int bit_length(u128 x) {
-    uint64_t high = (uint64_t)(x >> 64), low = (uint64_t)x;
-    if (high) return 128 - __builtin_clzll(high);
-    return low ? 64 - __builtin_clzll(low) : 0;
-}
-
-/* The double nearest to (q + a fraction) * 2^scale, q of at least 54 bits; the fraction is below
- * q's last bit and is nonzero when sticky. Ties go to even, as IEEE rounding does. */
-static double round_bits(u128 q, int sticky, int scale) {
-    int shift = bit_length(q) - 53;
-    uint64_t mantissa = (uint64_t)(q >> shift);
-    u128 rest = q & (((u128)1 << shift) - 1), half = (u128)1 << (shift - 1);
-    if (rest > half || (rest == half && (sticky || (mantissa & 1)))) mantissa++;
-    int exponent = scale + shift + 52;
-    if (mantissa >> 53) {
-        mantissa >>= 1;
-        exponent++;
-    }
-    /* Within a normal double here: the callers' values lie between 1e-19 and 1e39. */
-    uint64_t bits = ((uint64_t)(exponent + 1023) << 52) | (mantissa & ((1ull << 52) - 1));
-    double x;
-    memcpy(&x, &bits, sizeof x);
-    return x;
-}
-
-/* m * 10^exp10 for up to 19 digits, exactly rounded: integer arithmetic keeps every bit that
- * decides the rounding (the quotient's low bits and whether the remainder is zero). This is what
- * full-precision values (Python's repr: 16 or 17 digits) need, which the path above cannot take. */
-static int exact_double(uint64_t m, int64_t exp10, double *out) {
-    if (exp10 >= 0) {
-        if (exp10 > 19) return 0;
-        u128 n = (u128)m * POW10_INT[exp10];
-        *out = bit_length(n) <= 53 ? (double)(uint64_t)n : round_bits(n, 0, 0);
-        return 1;
-    }
-    if (exp10 < -19) return 0;
-    int s = 127 - bit_length(m);
-    u128 n = (u128)m << s, d = POW10_INT[-exp10];
-    u128 q = n / d, r = n % d;
-    if (bit_length(q) < 54) return 0;
-    *out = round_bits(q, r != 0, -s);
-    return 1;
-}
-#endif
-
-/* A validated JSON number as a double, without strtod when that can be done exactly; 0 when not.
- * Clinger's fast path first: with at most 15 significant digits the digits are an exact double, as
- * is 10^e for |e| <= 22, so one multiplication or division rounds once, correctly. */
-static int fast_double(const char *p, const char *end, double *out) {
-    int negative = 0, significant = 0;
-    uint64_t m = 0;
-    int64_t exp10 = 0;
-    if (*p == '-') {
-        negative = 1;
-        p++;
-    }
-    for (; p < end && *p >= '0' && *p <= '9'; p++) {
-        if (m == 0 && *p == '0') continue;
-        if (++significant > 19) return 0;
-        m = m * 10 + (uint64_t)(*p - '0');
-    }
-    if (p < end && *p == '.') {
-        for (p++; p < end && *p >= '0' && *p <= '9'; p++) {
-            exp10--;
-            if (m == 0 && *p == '0') continue;
-            if (++significant > 19) return 0;
-            m = m * 10 + (uint64_t)(*p - '0');
-        }
-    }
-    if (p < end && (*p == 'e' || *p == 'E')) {
-        int exp_negative = 0;
-        int64_t e = 0;
-        p++;
-        if (*p == '+' || *p == '-') exp_negative = *p++ == '-';
-        for (; p < end; p++) {
-            if (e > 1000) return 0;
-            e = e * 10 + (*p - '0');
-        }
-        exp10 += exp_negative ? -e : e;
-    }
-    double x = (double)m;
-    if (m != 0) {
-        if (significant <= 15 && exp10 >= -22 && exp10 <= 22) {
-            x = exp10 < 0 ? x / POW10[-exp10] : x * POW10[exp10];
-        } else {
-#if defined(__SIZEOF_INT128__)
-            if (!exact_double(m, exp10, &x)) return 0;
-#else
-            return 0;
-#endif
-        }
-    }
-    *out = negative ? -x : x;
-    return 1;
-}
-
-static double to_double(const value_t *v) {
-    double fast;
-    if (fast_double(v->start, v->start + v->len, &fast)) return fast;
-    char text[MAX_NUMBER_CHARS + 1];
-    memcpy(text, v->start, (size_t)v->len);
-    text[v->len] = '\0';
-    return strtod(text, NULL);
-}
-
 /* A JSON integer literal as int64; 0 when it does not fit. */
 static int parse_int(const value_t *v, int64_t *out) {
     const char *p = v->start, *end = v->start + v->len;
@@ -344,13 +214,15 @@ static int parse_int(const value_t *v, int64_t *out) {
 enum { CONV_OK, CONV_FAIL, CONV_BIG, CONV_PYTHON };
 
 /* int(x), as the reader applies it to a parsed value. CONV_FAIL: int() raises; CONV_BIG: a whole
- * number beyond int64, which Python keeps for the oversized count; CONV_PYTHON: a string. */
+ * number beyond int64, which Python keeps for the oversized count; CONV_PYTHON: a string (or a
+ * number this build cannot convert). */
 static int to_step(const value_t *v, int64_t *out) {
     switch (v->kind) {
         case V_INT:
             return parse_int(v, out) ? CONV_OK : CONV_BIG;
         case V_FLOAT: {
-            double x = to_double(v);
+            double x;
+            if (!json_to_double(v->start, v->len, &x)) return CONV_PYTHON;
             if (!isfinite(x)) return CONV_FAIL;
             if (x < -9223372036854775808.0 || x >= 9223372036854775808.0) return CONV_BIG;
             *out = (int64_t)x; /* truncates toward zero, as int() does */
@@ -367,13 +239,14 @@ static int to_step(const value_t *v, int64_t *out) {
 static int to_value(const value_t *v, double *out) {
     switch (v->kind) {
         case V_INT: {
-            double x = to_double(v);
+            double x;
+            if (!json_to_double(v->start, v->len, &x)) return CONV_PYTHON;
             /* float() of a huge int raises OverflowError; a Python int has no negative zero. */
             if (isinf(x)) return CONV_FAIL;
             *out = x == 0.0 ? 0.0 : x;
             return CONV_OK;
         }
-        case V_FLOAT: *out = to_double(v); return CONV_OK;
+        case V_FLOAT: return json_to_double(v->start, v->len, out) ? CONV_OK : CONV_PYTHON;
         case V_NAN: *out = NAN; return CONV_OK;
         case V_POS_INF: *out = INFINITY; return CONV_OK;
         case V_NEG_INF: *out = -INFINITY; return CONV_OK;
@@ -391,8 +264,13 @@ static int add_key(scan_t *s, const char *key, int64_t len) {
     for (uint32_t i = h % KEY_SLOTS;; i = (i + 1) % KEY_SLOTS) {
         int32_t at = s->key_slots[i];
         if (at == 0) break;
-        const char *known = s->keys + at - 1;
-        if (memcmp(known, key, (size_t)len) == 0 && known[len] == '\0') return 1;
+        /* A stored key equal to this one spans len + 1 bytes of the used part (its NUL included):
+         * check that before comparing, or a short key stored near the end of the buffer is read
+         * past the buffer's end. */
+        int64_t offset = (int64_t)at - 1;
+        if (s->key_bytes - offset < len + 1) continue;
+        const char *known = s->keys + offset;
+        if (known[len] == '\0' && memcmp(known, key, (size_t)len) == 0) return 1;
     }
     if (s->n_keys >= MAX_KEYS || s->key_bytes + len + 1 > s->keys_capacity) return 0;
     for (uint32_t i = h % KEY_SLOTS;; i = (i + 1) % KEY_SLOTS) {
@@ -507,12 +385,27 @@ static const char *scan_history(scan_t *s, const char *p) {
  * left to Python to deferred as (entry index, start, end) byte spans (deferred_capacity of them).
  * With keys non-NULL, the distinct keys of every log_history entry are collected there, each
  * followed by a NUL byte. counts[] receives C_COUNTS numbers (see the enum above).
- * Returns JD_OK, or JD_DEFER when Python must read the whole document.
+ * Returns JD_OK, JD_DEFER when Python must read the whole document, or -n when argument n
+ * (1-based) breaks this contract: lengths and capacities are not negative, a pointer is NULL only
+ * when its length or capacity is 0 (keys may be NULL: no collection), keys_capacity fits the key
+ * table's 32-bit offsets, and counts is there.
  */
 int drift_jsondoc_scan(const char *buf, int64_t len, const char *metric, int64_t metric_len,
                        int64_t *steps, double *values, int64_t *entries, int64_t capacity,
                        int64_t *deferred, int64_t deferred_capacity,
                        char *keys, int64_t keys_capacity, int64_t *counts) {
+    if (len < 0) return -2;
+    if (!buf && len) return -1;
+    if (metric_len < 0) return -4;
+    if (!metric && metric_len) return -3;
+    if (capacity < 0) return -8;
+    if (!steps && capacity) return -5;
+    if (!values && capacity) return -6;
+    if (!entries && capacity) return -7;
+    if (deferred_capacity < 0 || deferred_capacity > INT64_MAX / 3) return -10;
+    if (!deferred && deferred_capacity) return -9;
+    if (keys_capacity < 0 || keys_capacity >= INT32_MAX) return -12;
+    if (!counts) return -13;
     scan_t *s = calloc(1, sizeof *s);
     if (!s) return JD_DEFER;
     s->base = buf;

@@ -509,12 +509,32 @@ static int parse_event(const uint8_t *p, const uint8_t *end, out_t *o, int64_t *
  * (avail >= size); record_base is the number of records of this file before buf[start]. Per
  * scalar: recs, steps, values, tag_ids (at most cap). Distinct tags: tag_start, tag_len (at most
  * tag_cap), found through slots (n_slots, a power of two above tag_cap). res gets R_* fields;
- * returns a STOP_* reason.
+ * returns a STOP_* reason, or -n when argument n (1-based) breaks this contract: 0 <= start <=
+ * size <= avail, record_base >= 0, cap >= 1, 1 <= tag_cap <= INT32_MAX (tag ids are 32-bit),
+ * n_slots a power of two above tag_cap (else the probe for a free slot would never end), and no
+ * NULL pointer (buf only when size is 0).
  */
 int64_t drift_tfevents_scan(const uint8_t *buf, int64_t start, int64_t size, int64_t avail, int64_t record_base,
                             int64_t *res, int64_t *recs, int64_t *steps, double *values, int32_t *tag_ids,
                             int64_t cap, int64_t *tag_start, int64_t *tag_len, int64_t tag_cap, int32_t *slots,
                             int64_t n_slots) {
+    if (size < 0) return -3;
+    if (!buf && size) return -1;
+    if (start < 0 || start > size) return -2;
+    if (avail < size) return -4;
+    if (record_base < 0) return -5;
+    if (!res) return -6;
+    if (!recs) return -7;
+    if (!steps) return -8;
+    if (!values) return -9;
+    if (!tag_ids) return -10;
+    if (cap < 1) return -11;
+    if (!tag_start) return -12;
+    if (!tag_len) return -13;
+    if (tag_cap < 1 || tag_cap > INT32_MAX) return -14;
+    if (!slots) return -15;
+    if (n_slots <= tag_cap || (n_slots & (n_slots - 1)) != 0 || (uint64_t)n_slots > SIZE_MAX / sizeof *slots)
+        return -16;
     crc_tables_t crc;
     crc_init(&crc);
     memset(slots, 0xFF, (size_t)n_slots * sizeof *slots);

@@ -24,6 +24,7 @@ from collections import deque
 from collections.abc import Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, replace
+from typing import TypeVar
 
 import numpy as np
 import numpy.typing as npt
@@ -34,6 +35,7 @@ from drift.errors import LogError
 from drift.readers.common import LogFile, Points, ReadSpec, finish, record_point
 
 CHUNK_BYTES = 8 << 20
+_T = TypeVar("_T", bound=np.generic)
 
 
 @dataclass(frozen=True)
@@ -97,22 +99,33 @@ def _read_file(src: _Source, key: _Keys, lib: ctypes.CDLL | None) -> None:
 
     with src.log.path.open("rb") as handle:
         remaining = os.fstat(handle.fileno()).st_size
-        carry = b""
+        carry: bytes | bytearray = b""  # bytearray: a line longer than a chunk, read so far
         while True:
             # Sized to what is left (+1 to see the end of a file that grows while we read it),
-            # so a small log costs a small buffer.
-            buffer = bytearray(len(carry) + max(1, min(CHUNK_BYTES, remaining + 1)))
-            buffer[: len(carry)] = carry
-            got = handle.readinto(memoryview(buffer)[len(carry) :])
+            # so a small log costs a small buffer. A line longer than a chunk is read on into its
+            # own buffer, doubling, so a 100 MB line costs a few copies, not one per chunk.
+            held = len(carry)
+            want = max(1, min(max(CHUNK_BYTES, held), remaining + 1))
+            if isinstance(carry, bytearray):
+                buffer = carry
+                more = handle.read(want)
+                buffer += more
+                got = len(more)
+                del more
+            else:
+                buffer = bytearray(held + want)
+                buffer[:held] = carry
+                got = handle.readinto(memoryview(buffer)[held:])
             remaining = max(0, remaining - got)
-            filled = len(carry) + got
+            filled = held + got
             if got == 0:
                 size = filled  # the last line, without its newline
                 carry = b""
             else:
-                cut = buffer.rfind(b"\n", 0, filled)
+                cut = buffer.rfind(b"\n", held, filled)  # the carry holds no newline
                 if cut < 0:  # a very long line: keep reading until it ends
-                    carry = bytes(buffer[:filled])
+                    del buffer[filled:]
+                    carry = buffer
                     continue
                 size = cut + 1
                 carry = bytes(buffer[size:filled])
@@ -138,16 +151,30 @@ def _read_file(src: _Source, key: _Keys, lib: ctypes.CDLL | None) -> None:
 
 @dataclass(frozen=True)
 class _Scan:
+    """What the compiled scanner found in one chunk; line numbers count from 0 at the chunk's start."""
+
     lines: int
-    status: npt.NDArray[np.uint8]
-    starts: IntArray
     steps: IntArray
     values: FloatArray
-    at: IntArray
+    at: IntArray  # each point's line
+    deferred: IntArray  # (line, start, end) rows: the lines json.loads must read
+    ignored: int  # records holding the metric without a usable step or value
+    first_ignored: tuple[int, int, int] | None  # its (line, start, end)
+    broken: int  # lines json.loads certainly refuses
+    first_broken: tuple[int, int, int] | None
 
 
 _IN_FLIGHT = 3
 _executor: ThreadPoolExecutor | None = None
+
+# drift_scan's results (scan.c): its return values and the fields of its res array.
+_SCAN_END, _SCAN_FULL = 0, 1
+_R_CONSUMED, _R_LINES, _R_POINTS, _R_DEFERRED, _R_IGNORED, _R_FIRST_IGNORED = range(6)
+_R_BROKEN, _R_FIRST_BROKEN, _R_SIZE = 8, 9, 12
+# Output rows per native call; a chunk that holds more is walked in several calls. The arrays are
+# written only as far as they fill, so a chunk of blank lines costs no memory per line.
+POINTS_PER_CALL = 1 << 16
+DEFERRED_PER_CALL = 1 << 12
 
 
 def _pool() -> ThreadPoolExecutor:
@@ -158,24 +185,66 @@ def _pool() -> ThreadPoolExecutor:
 
 
 def _scan(lib: ctypes.CDLL, buffer: bytearray, size: int, key: _Keys) -> _Scan:
+    """The chunk buffer[:size] through drift_scan, called until it has walked every line."""
     address = ctypes.addressof((ctypes.c_char * len(buffer)).from_buffer(buffer))
-    capacity = int(lib.drift_count_lines(address, size))
-    status = np.empty(capacity, dtype=np.uint8)
-    starts = np.empty(capacity + 1, dtype=np.int64)
-    steps = np.empty(capacity, dtype=np.int64)
-    values = np.empty(capacity, dtype=np.float64)
-    at = np.empty(capacity, dtype=np.int64)
-    found = ctypes.c_int64(0)
-    lines = lib.drift_scan(
-        address, size, key.step, len(key.step), key.metric, len(key.metric),
-        key.filter_key, len(key.filter_key), key.filter_value, len(key.filter_value),
-        status.ctypes.data, starts.ctypes.data, capacity,
-        steps.ctypes.data, values.ctypes.data, at.ctypes.data, ctypes.byref(found),
-    )  # fmt: skip
-    if lines != capacity:
-        raise RuntimeError(f"native scanner counted {lines} lines, expected {capacity}")
-    k = found.value
-    return _Scan(lines, status, starts, steps[:k], values[:k], at[:k])
+    points = min(POINTS_PER_CALL, size // 8 + 1)  # a step record takes more than 8 bytes
+    deferred_rows = min(DEFERRED_PER_CALL, size // 2 + 1)  # a deferred line takes 2 at least
+    steps, values, at, deferred = [], [], [], []
+    res = np.zeros(_R_SIZE, dtype=np.int64)
+    start = lines = ignored = broken = 0
+    first_ignored: tuple[int, int, int] | None = None
+    first_broken: tuple[int, int, int] | None = None
+    out_steps = np.empty(points, dtype=np.int64)
+    out_values = np.empty(points, dtype=np.float64)
+    out_at = np.empty(points, dtype=np.int64)
+    out_deferred = np.empty(3 * deferred_rows, dtype=np.int64)
+    while True:
+        stop = native.check(
+            "drift_scan",
+            lib.drift_scan(
+                address, size, start, lines, key.step, len(key.step), key.metric, len(key.metric),
+                key.filter_key, len(key.filter_key), key.filter_value, len(key.filter_value),
+                out_steps.ctypes.data, out_values.ctypes.data, out_at.ctypes.data, points,
+                out_deferred.ctypes.data, deferred_rows, res.ctypes.data,
+            ),
+            native.SCAN_ARGUMENTS,
+        )  # fmt: skip
+        k, d = int(res[_R_POINTS]), int(res[_R_DEFERRED])
+        last = stop != _SCAN_FULL  # else the next call writes over the arrays: keep copies
+        steps.append(out_steps[:k] if last else out_steps[:k].copy())
+        values.append(out_values[:k] if last else out_values[:k].copy())
+        at.append(out_at[:k] if last else out_at[:k].copy())
+        deferred.append((out_deferred[: 3 * d] if last else out_deferred[: 3 * d].copy()).reshape(-1, 3))
+        if res[_R_IGNORED] and first_ignored is None:
+            first_ignored = _span(res, _R_FIRST_IGNORED)
+        if res[_R_BROKEN] and first_broken is None:
+            first_broken = _span(res, _R_FIRST_BROKEN)
+        ignored += int(res[_R_IGNORED])
+        broken += int(res[_R_BROKEN])
+        lines += int(res[_R_LINES])
+        start = int(res[_R_CONSUMED])
+        if last:
+            break
+    return _Scan(
+        lines,
+        _joined(steps),
+        _joined(values),
+        _joined(at),
+        deferred[0] if len(deferred) == 1 else np.concatenate(deferred),
+        ignored,
+        first_ignored,
+        broken,
+        first_broken,
+    )
+
+
+def _span(res: IntArray, field: int) -> tuple[int, int, int]:
+    line, start, end = res[field : field + 3].tolist()
+    return int(line), int(start), int(end)
+
+
+def _joined(parts: Sequence[npt.NDArray[_T]]) -> npt.NDArray[_T]:
+    return parts[0] if len(parts) == 1 else np.concatenate(parts)
 
 
 def _python_chunk(src: _Source, data: bytes, base: int) -> int:
@@ -216,25 +285,36 @@ def _merge(src: _Source, scan: _Scan, data: bytearray, base: int) -> int:
     values[~np.isfinite(values)] = math.inf
 
     points = src.points
-    ignored = np.flatnonzero(scan.status == native.ST_IGNORED)
-    points.ignored += int(ignored.size)
+    points.ignored += scan.ignored
     # The hint names the fields of the first ignored record in reading order, whether the
     # scanner or json.loads (a deferred line) found it.
-    hint_from_scan = int(ignored[0]) if ignored.size and not points.fields_seen else None
+    hint = scan.first_ignored if scan.first_ignored is not None and not points.fields_seen else None
 
-    def line(i: int) -> bytes:
-        return bytes(data[scan.starts[i] : scan.starts[i + 1]])
+    # Lines json.loads refuses, which the scanner only counted; json.loads words the error when
+    # the file's first line is one of them.
+    first_broken = None
+    if scan.first_broken is not None:
+        line, start, end = scan.first_broken
+        if base + line == 0:
+            _python_line(src, bytes(data[start:end]), 1)
+        points.skipped += scan.broken
+        if points.first_skipped is None:
+            first_broken = base + 1 + line
 
     extra = []
-    for i in np.flatnonzero(scan.status == native.ST_DEFER).tolist():
-        if hint_from_scan is not None and i > hint_from_scan and not points.fields_seen:
-            points.fields_seen = _keys(line(hint_from_scan))
+    for i, start, end in scan.deferred.tolist():
+        if hint is not None and i > hint[0] and not points.fields_seen:
+            points.fields_seen = _keys(bytes(data[hint[1] : hint[2]]))
         line_no = base + 1 + i
-        point = _python_line(src, line(i), line_no)
+        point = _python_line(src, bytes(data[start:end]), line_no)
         if point is not None:
             extra.append((point[0], point[1], line_no))
-    if hint_from_scan is not None and not points.fields_seen:
-        points.fields_seen = _keys(line(hint_from_scan))
+    if hint is not None and not points.fields_seen:
+        points.fields_seen = _keys(bytes(data[hint[1] : hint[2]]))
+    if first_broken is not None:  # the first damaged line: the scanner's or one json.loads refused
+        found = points.first_skipped
+        if found is None or (found.line is not None and found.line > first_broken):
+            points.first_skipped = Position(src.log.display, first_broken)
     if extra:
         steps = np.concatenate([steps, np.asarray([e[0] for e in extra], dtype=np.int64)])
         values = np.concatenate([values, np.asarray([e[1] for e in extra], dtype=np.float64)])

@@ -57,6 +57,7 @@ from drift.readers.common import LogFile, Points, ReadSpec, finish, metric_candi
 CHUNK_BYTES = 8 << 20
 VALUES_PER_CALL = 1 << 17  # scalars per native call; the call resumes when they are used up
 TAGS_PER_CALL = 1 << 10  # distinct tags per native call, likewise
+TAGS_LIMIT = 2**31 - 1  # tag ids are 32-bit in tfevents.c: the most distinct tags one record may hold
 NAMES_SHOWN = 20  # tags named in the missing-metric hint
 NAMES_KEPT = 10_000  # distinct tags remembered; beyond it only the first NAMES_SHOWN are kept
 NOTES_SHOWN = 5  # files whose damage gets its own note
@@ -229,7 +230,13 @@ def _read_file(run: _Run, log: LogFile, index: int, scanner: _Scanner) -> None:
             size = held + got
             start = 0
             while True:
-                scan = scanner(buffer, start, size, size + unread, record_base)
+                try:
+                    scan = scanner(buffer, start, size, size + unread, record_base)
+                except RecordTooLarge:
+                    raise LogError(
+                        f"{log.display}: record {record_base + 1} holds more than {TAGS_LIMIT:,} distinct tags",
+                        file=log.display,
+                    ) from None
                 run.take(log, index, scan)
                 record_base += scan.records
                 start = scan.consumed
@@ -273,6 +280,17 @@ def _native_function() -> ctypes._NamedFuncPointer | None:
     return function
 
 
+# drift_tfevents_scan's parameters, in order; its contract errors name them.
+_ARGUMENTS = (
+    "buf", "start", "size", "avail", "record_base", "res", "recs", "steps", "values", "tag_ids", "cap",
+    "tag_start", "tag_len", "tag_cap", "slots", "n_slots",
+)  # fmt: skip
+
+
+class RecordTooLarge(Exception):
+    """One record holds more distinct tags than the compiled scanner numbers (``TAGS_LIMIT``)."""
+
+
 class _Native:
     """The compiled scanner and its output arrays, reused from call to call within one read."""
 
@@ -294,16 +312,22 @@ class _Native:
         res = self.res
         while True:
             address = ctypes.addressof((ctypes.c_char * len(buffer)).from_buffer(buffer))
-            stop = self.function(
-                address, start, size, avail, record_base, res.ctypes.data,
-                self.recs.ctypes.data, self.steps.ctypes.data, self.values.ctypes.data, self.tag_ids.ctypes.data,
-                self.recs.size, self.tag_start.ctypes.data, self.tag_len.ctypes.data, self.tag_start.size,
-                self.slots.ctypes.data, self.slots.size,
+            stop = native.check(
+                "drift_tfevents_scan",
+                self.function(
+                    address, start, size, avail, record_base, res.ctypes.data,
+                    self.recs.ctypes.data, self.steps.ctypes.data, self.values.ctypes.data, self.tag_ids.ctypes.data,
+                    self.recs.size, self.tag_start.ctypes.data, self.tag_len.ctypes.data, self.tag_start.size,
+                    self.slots.ctypes.data, self.slots.size,
+                ),
+                _ARGUMENTS,
             )  # fmt: skip
             if stop != STOP_FULL or res[_R_RECORDS]:
                 break
             # One record holds more scalars or tags than the arrays: make room, walk it again.
-            self.size(2 * self.recs.size, 2 * self.tag_start.size)
+            if self.tag_start.size >= TAGS_LIMIT:
+                raise RecordTooLarge
+            self.size(2 * self.recs.size, min(2 * self.tag_start.size, TAGS_LIMIT))
         n = int(res[_R_VALUES])
         # The scanner checked every tag it kept for UTF-8, so decoding cannot fail.
         tags = tuple(

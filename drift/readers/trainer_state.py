@@ -45,6 +45,11 @@ _FIX_SHAPE = "point paths at a Hugging Face Trainer output folder, whose trainer
 # The compiled scanner's return codes and counts (jsondoc.c).
 _JD_OK = 0
 _POINTS, _DEFERRED, _IGNORED, _HAS_GLOBAL_STEP, _GLOBAL_STEP, _KEY_BYTES, _COUNTS = range(7)
+# drift_jsondoc_scan's parameters, in order; its contract errors name them.
+_ARGUMENTS = (
+    "buf", "len", "metric", "metric_len", "steps", "values", "entries", "capacity", "deferred",
+    "deferred_capacity", "keys", "keys_capacity", "counts",
+)  # fmt: skip
 _MAX_DEFERRED = 1 << 16  # entries handed back one by one; past that, json.loads reads the document
 _KEY_BUFFER = 1 << 16
 
@@ -203,7 +208,7 @@ def _scan(lib: ctypes.CDLL, data: Bytes, metric: str, *, collect: bool = False) 
         steps.ctypes.data, values.ctypes.data, entries.ctypes.data, capacity,
         deferred.ctypes.data, _MAX_DEFERRED, keys, _KEY_BUFFER if collect else 0, counts.ctypes.data,
     )  # fmt: skip
-    if status != _JD_OK:
+    if native.check("drift_jsondoc_scan", status, _ARGUMENTS) != _JD_OK:
         return None
     n = int(counts[_POINTS])
     history = _History(
