@@ -33,7 +33,7 @@ StepRule = Literal["plain", "restarts", "rounded", "count"]
 NUMBER = rb"[-+]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][-+]?[0-9]+)?|[-+]?(?i:nan|inf(?:inity)?)\b"
 _V = rb"(?P<value>" + NUMBER + rb")"
 STEP_TEXT = rb"[0-9][0-9,]*(?:\.[0-9]+)?[KMBTkmbt]?"  # what a user pattern's step group may hold
-_MAX_MEM = 64 << 20  # RE2's budget for its automata; past it RE2 falls back to a slower, still linear, engine
+MAX_MEM = 64 << 20  # RE2's budget for its automata; past it RE2 falls back to a slower, still linear, engine
 
 
 @dataclass(frozen=True)
@@ -144,7 +144,7 @@ class Compiled:
 
 def _options() -> Any:
     options = re2.Options()
-    options.max_mem = _MAX_MEM
+    options.max_mem = MAX_MEM
     options.log_errors = False
     return options
 
