@@ -23,12 +23,17 @@ from drift import native  # noqa: E402 - the build reuses the one compile comman
 class BuildWithScanner(build_py):
     def run(self) -> None:
         super().run()
-        output = Path(self.build_lib) / "drift" / "native" / native.LIBRARY.name
-        output.unlink(missing_ok=True)  # a library left by an earlier build must not ship unchecked
-        try:
-            native.build(os.environ.get("CC") or None, output)
-        except Exception as exc:  # any failure leaves the pure-Python reader
-            print(f"training-drift: fast path not built ({exc}); logs are read through Python only", file=sys.stderr)
+        folder = Path(self.build_lib) / "drift" / "native"
+        for build, library, compiler in (
+            (native.build, native.LIBRARY, os.environ.get("CC")),
+            (native.build_text, native.TEXT_LIBRARY, os.environ.get("CXX")),
+        ):
+            output = folder / library.name
+            output.unlink(missing_ok=True)  # a library left by an earlier build must not ship unchecked
+            try:
+                build(compiler or None, output)
+            except Exception as exc:  # any failure leaves that reader's pure-Python path
+                print(f"training-drift: {library.name} not built ({exc}); read through Python", file=sys.stderr)
 
 
 class PlatformDistribution(Distribution):

@@ -35,6 +35,7 @@ from drift.app import EXIT_USAGE, Runtime, run
 from drift.config import load_config_file
 from drift.errors import ConfigError
 from drift.readers import jsonl
+from drift.readers import text as text_reader
 from drift.readers.common import LogFile, ReadSpec
 from drift.readers.mlflowstore import read_mlflow
 from tests.conftest import parse_output_file
@@ -124,6 +125,23 @@ def test_a_fast_path_that_differs_is_caught(
     monkeypatch.setattr(jsonl, "_merge", off_by_one)
     stats = run_target(targets["dlm"], 1, 300, scratch)
     assert first_failure(stats) == "dlm: fast path vs reference: values differs"
+
+
+def test_a_native_text_scanner_that_differs_is_caught(
+    targets: dict[str, Target], scratch: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    if native.load_text() is None:
+        pytest.skip("the text scanner is not built (apt-get install libre2-dev; python -m drift.native)")
+    scan = text_reader._Native.scan
+
+    def off_by_one(self: Any, *args: Any) -> Any:
+        scanned = scan(self, *args)
+        scanned.values[:] += 1.0
+        return scanned
+
+    monkeypatch.setattr(text_reader._Native, "scan", off_by_one)
+    stats = run_target(targets["text"], 1, 300, scratch)
+    assert first_failure(stats) == "text: fast path vs reference: values differs"
 
 
 def test_an_unescaped_message_is_caught(
@@ -302,4 +320,6 @@ def test_a_text_fast_path_that_differs_is_caught(
 
     monkeypatch.setattr(text, "_block_arrays", off_by_one)
     stats = run_target(targets["text"], 1, 300, scratch)
-    assert first_failure(stats) == "text: fast path vs reference: values differs"
+    # With the native scanner built, the Python fast path is its own comparison.
+    wanted = "python fast path" if native.load_text() is not None else "fast path"
+    assert first_failure(stats) == f"text: {wanted} vs reference: values differs"

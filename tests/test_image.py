@@ -271,11 +271,11 @@ def test_image_has_the_dockerfiles_entrypoint_and_the_compiled_scanner(engine: E
     assert "PYTHONDONTWRITEBYTECODE=1" in config["Env"]
     probe = (
         "import sys; sys.path.insert(0, '/action'); from drift import native; "
-        "print('%d.%d' % sys.version_info[:2], native.load() is not None)"
+        "print('%d.%d' % sys.version_info[:2], native.load() is not None, native.load_text() is not None)"
     )
     proc = engine.cli("run", "--rm", "--network", "none", "--entrypoint", "python", engine.image, "-c", probe)
     assert proc.returncode == 0, proc.stderr
-    assert proc.stdout.split() == [_python_version_in_dockerfile(), "True"]
+    assert proc.stdout.split() == [_python_version_in_dockerfile(), "True", "True"]
 
 
 def test_healthy_example_passes(engine: Engine, tmp_path: Path) -> None:

@@ -119,7 +119,7 @@ def fuzz_build(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The harnesses, as tools/fuzz_native.sh builds them; .ci/run names its own build in
     DRIFT_FUZZ_NATIVE (built from this checkout minutes before) rather than building twice."""
     built = os.environ.get("DRIFT_FUZZ_NATIVE")
-    if built and (Path(built) / "bin" / "fuzz_jsondoc").exists():
+    if built and (Path(built) / "bin" / "fuzz_textscan").exists():
         return Path(built)
     need(_clang_with_libfuzzer(), "clang")
     out = tmp_path_factory.mktemp("fuzz-native")
@@ -142,7 +142,10 @@ def test_add_key_under_address_sanitizer(fuzz_build: Path, tmp_path: Path) -> No
 
 def test_every_harness_runs_its_seeds_clean(fuzz_build: Path) -> None:
     """Every seed (the test data, the findings, inputs over 64 KiB) through its harness once."""
-    for harness, seeds in (("scan", "jsonl"), ("jsondoc", "jsondoc"), ("tfevents", "tfevents")):
+    # fuzz_textscan (the text reader's scanner) takes every recogniser's pattern from a file.
+    patterns = {"DRIFT_TEXT_PATTERNS": str(fuzz_build / "seeds" / "text-patterns.txt")}
+    harnesses = (("scan", "jsonl"), ("jsondoc", "jsondoc"), ("tfevents", "tfevents"), ("textscan", "text"))
+    for harness, seeds in harnesses:
         folder = fuzz_build / "seeds" / seeds
         assert any(p.stat().st_size > 64 * 1024 for p in folder.iterdir()), f"no {seeds} seed over 64 KiB"
         done = subprocess.run(
@@ -151,6 +154,7 @@ def test_every_harness_runs_its_seeds_clean(fuzz_build: Path) -> None:
             capture_output=True,
             text=True,
             timeout=300,
+            env={**os.environ, **patterns},
         )
         assert done.returncode == 0, f"fuzz_{harness}: {done.stderr[-3000:]}"
 

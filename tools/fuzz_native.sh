@@ -18,7 +18,7 @@ seconds=${3:-30}
 python=${PYTHON:-.venv/bin/python}
 harnesses=(scan jsondoc tfevents)
 sources=(drift/native/scan.c drift/native/jsondoc.c drift/native/tfevents.c)
-declare -A seeds_of=([scan]=jsonl [jsondoc]=jsondoc [tfevents]=tfevents)
+declare -A seeds_of=([scan]=jsonl [jsondoc]=jsondoc [tfevents]=tfevents [textscan]=text)
 
 build() {
     mkdir -p "$out/bin"
@@ -28,12 +28,17 @@ build() {
         clang "${flags[@]}" -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
             "tests/fuzz/native/fuzz_$h.c" "${sources[@]}" -o "$out/bin/fuzz_$h" &
     done
+    # The text scanner is C++ on libre2 (its own library): the same sanitizers; the reader runs it
+    # on one thread, so it has no TSan driver.
+    clang++ -g -O1 -std=c++17 -Wall -Wextra -Werror -fsanitize=fuzzer,address,undefined \
+        -fno-sanitize-recover=undefined tests/fuzz/native/fuzz_textscan.cc drift/native/textscan.cc -lre2 \
+        -o "$out/bin/fuzz_textscan" &
     clang "${flags[@]}" -fsanitize=thread tests/fuzz/native/tsan_threads.c "${sources[@]}" -lpthread \
         -o "$out/bin/tsan_threads" &
     clang "${flags[@]}" -fsanitize=thread -DTSAN_CONTROL tests/fuzz/native/tsan_threads.c "${sources[@]}" \
         -lpthread -o "$out/bin/tsan_control" &
     wait_all
-    echo "built $out/bin: ${harnesses[*]/#/fuzz_} tsan_threads"
+    echo "built $out/bin: ${harnesses[*]/#/fuzz_} fuzz_textscan tsan_threads"
 }
 
 wait_all() {
@@ -46,7 +51,8 @@ fuzz_one() {
     local h=$1 corpus="$out/corpus/$1"
     mkdir -p "$corpus" "$out/crashes"
     # The seeds go in as a second, read-only corpus; -max_len lets mutations grow past 64 KiB.
-    if "$out/bin/fuzz_$h" -max_total_time="$seconds" -max_len=300000 -timeout=20 -rss_limit_mb=2560 \
+    # fuzz_textscan reads its patterns (every recogniser's, the fixed user patterns) from this file.
+    if DRIFT_TEXT_PATTERNS="$out/seeds/text-patterns.txt" "$out/bin/fuzz_$h" -max_total_time="$seconds" -max_len=300000 -timeout=20 -rss_limit_mb=2560 \
         -print_final_stats=1 -artifact_prefix="$out/crashes/$h-" "$corpus" "$out/seeds/${seeds_of[$h]}" \
         >"$out/fuzz_$h.log" 2>&1; then
         local runs
@@ -66,7 +72,10 @@ fuzz() {
     fuzz_one jsondoc & local b=$!
     wait $a || failed=1
     wait $b || failed=1
-    fuzz_one tfevents || failed=1
+    fuzz_one tfevents & a=$!
+    fuzz_one textscan & b=$!
+    wait $a || failed=1
+    wait $b || failed=1
     return $failed
 }
 

@@ -30,10 +30,13 @@ import re2  # type: ignore[import-untyped]
 # "count": no step printed: the n-th point is step n.
 StepRule = Literal["plain", "restarts", "rounded", "count"]
 
-NUMBER = rb"[-+]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][-+]?[0-9]+)?|[-+]?(?i:nan|inf(?:inity)?)\b"
+# The sign is factored out of the two alternatives (a number; nan/inf as a whole word), which start
+# with different characters: then RE2 can take each match's groups in one pass (its OnePass engine)
+# instead of backtracking over the alternatives, which costs a third of a console log's reading.
+NUMBER = rb"[-+]?(?:(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][-+]?[0-9]+)?|(?i:nan|inf(?:inity)?)\b)"
 _V = rb"(?P<value>" + NUMBER + rb")"
 STEP_TEXT = rb"[0-9][0-9,]*(?:\.[0-9]+)?[KMBTkmbt]?"  # what a user pattern's step group may hold
-_MAX_MEM = 64 << 20  # RE2's budget for its automata; past it RE2 falls back to a slower, still linear, engine
+MAX_MEM = 64 << 20  # RE2's budget for its automata; past it RE2 falls back to a slower, still linear, engine
 
 
 @dataclass(frozen=True)
@@ -144,7 +147,7 @@ class Compiled:
 
 def _options() -> Any:
     options = re2.Options()
-    options.max_mem = _MAX_MEM
+    options.max_mem = MAX_MEM
     options.log_errors = False
     return options
 

@@ -20,6 +20,8 @@ step per epoch) continues from the last step read. Steps printed rounded with a 
 from __future__ import annotations
 
 import codecs
+import ctypes
+import functools
 import itertools
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
@@ -27,12 +29,14 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 import numpy as np
+import numpy.typing as npt
 import re2  # type: ignore[import-untyped]
 
+from drift import native
 from drift.curve import Curve, FloatArray, IntArray
 from drift.errors import LogError
 from drift.readers.common import INT64_MAX, LogFile, Points, ReadSpec, finish
-from drift.readers.recognisers import Compiled, best, user_pattern
+from drift.readers.recognisers import MAX_MEM, Compiled, best, user_pattern
 
 FORMAT = "text"
 BLOCK_BYTES = 8 << 20
@@ -47,7 +51,9 @@ _FLOAT_TEXT = b"0123456789.eE+-nNaAiIfFtTyY"  # numpy and float() agree on numbe
 LOSS_NAMES = frozenset({"loss", "train_loss", "train/loss", "total_loss", "trl", "act_loss", "train/crossentropyloss"})
 
 
-def read_text(files: Sequence[LogFile], spec: ReadSpec, *, fast: bool = True) -> Curve:
+def read_text(files: Sequence[LogFile], spec: ReadSpec, *, fast: bool = True, native_scan: bool = True) -> Curve:
+    """``fast``: the array conversion and, when its library is built and ``native_scan`` is set, the
+    native scanner (``_match_native``); ``fast=False`` is the reference loop the tests hold them to."""
     if spec.pattern:
         try:
             chosen: Compiled | None = user_pattern(spec.pattern)
@@ -61,7 +67,7 @@ def read_text(files: Sequence[LogFile], spec: ReadSpec, *, fast: bool = True) ->
                 "to a regular expression with (?P<step>...) and (?P<value>...) groups",
                 file=files[0].display if files else None,
             )
-    run = _Run(chosen, fast=fast)
+    run = _Run(chosen, fast=fast, native=fast and native_scan)
     for index, log in enumerate(files):
         try:
             with log.path.open("rb") as handle:
@@ -103,6 +109,7 @@ class _Run:
 
     fixed: Compiled | None  # the user's pattern, else None: each file picks its recogniser
     fast: bool = True  # whole-array conversion where it applies; False: the reference loop only
+    native: bool = True  # the native scanner, when it is built
     points: Points = field(default_factory=Points)
     used: dict[str, None] = field(default_factory=dict)  # recognisers used, in order
     recognised: int = 0
@@ -153,6 +160,16 @@ class _File:
             self.to_text()
         self.steps += steps
         self.values += values
+        self.lines += lines.tolist()
+
+    def add_arrays(self, steps: IntArray | None, values: FloatArray, lines: IntArray) -> None:
+        """A block converted by the native scanner (``_Native``), exactly as ``_block_arrays`` would."""
+        if self.arrays is not None:
+            self.arrays.append((steps, values, lines))
+            return
+        if steps is not None:
+            self.steps += [str(s).encode() for s in steps.tolist()]
+        self.values += [repr(v).encode() for v in values.tolist()]
         self.lines += lines.tolist()
 
     def to_text(self) -> None:
@@ -211,38 +228,7 @@ def _read_file(run: _Run, index: int, log: LogFile, handle: BinaryIO) -> None:
             continue
         # Matches must end before ``limit``; the rest of the block is matched again with the next.
         limit = len(block) if last else _tail_start(block)
-        resume = limit
-        positions: list[int] = []
-        if matcher.head:
-            for spans in _matches(matcher.regexp, block, pos):
-                if spans[0][1] > limit:
-                    resume = min(spans[0][0], limit)
-                    break
-                _event(run, matcher, block, spans, found, at=positions)
-        else:  # the common case, kept to a few operations per match
-            step, value = matcher.step, matcher.value
-            block_steps: list[bytes] = []
-            block_values: list[bytes] = []
-            steps, values = block_steps.append, block_values.append
-            at = positions.append
-            for spans in _matches(matcher.regexp, block, pos):
-                if spans[0][1] > limit:
-                    resume = min(spans[0][0], limit)
-                    break
-                a, b = spans[value]
-                values(block[a:b])
-                at(a)
-                if step:
-                    c, d = spans[step]
-                    steps(block[c:d])
-        if positions:
-            newlines = np.flatnonzero(np.frombuffer(block, dtype=np.uint8) == 10)
-            lines = np.searchsorted(newlines, positions, side="right").astype(np.int64) + (base + 1)
-            del newlines
-            if matcher.head:
-                found.lines += lines.tolist()
-            else:
-                found.add_block(block_steps, block_values, lines)
+        resume = _match_block(run, matcher, block, pos=pos, limit=limit, base=base, found=found)
         if last:
             break
         keep = block.rfind(b"\n", 0, resume) + 1
@@ -268,29 +254,192 @@ def _tail_start(block: bytes) -> int:
     return block.rfind(b"\n", 0, len(block) - OVERLAP) + 1 if len(block) > OVERLAP else 0
 
 
+def _match_block(run: _Run, matcher: Compiled, block: bytes, *, pos: int, limit: int, base: int, found: _File) -> int:
+    """The matches in ``block`` from ``pos`` that end by ``limit``, added to ``found`` (``base``: the
+    lines before the block); returns where the next block's matching resumes."""
+    scanner = _native(matcher.regexp.pattern) if run.native else None
+    if scanner is not None:
+        return _match_native(run, matcher, block, pos=pos, limit=limit, base=base, found=found, scanner=scanner)
+    resume = limit
+    positions: list[int] = []
+    block_steps: list[bytes] = []
+    block_values: list[bytes] = []
+    if matcher.head:
+        for spans in _matches(matcher.regexp, block, pos):
+            if spans[0][1] > limit:
+                resume = min(spans[0][0], limit)
+                break
+            step = spans[matcher.step] if matcher.step else _ABSENT
+            if _event(
+                run, matcher, block, head=spans[matcher.head], step=step, value=spans[matcher.value], found=found
+            ):
+                positions.append(spans[matcher.value][0])
+    else:  # the common case, kept to a few operations per match
+        step_group, value = matcher.step, matcher.value
+        steps, values = block_steps.append, block_values.append
+        at = positions.append
+        for spans in _matches(matcher.regexp, block, pos):
+            if spans[0][1] > limit:
+                resume = min(spans[0][0], limit)
+                break
+            a, b = spans[value]
+            values(block[a:b])
+            at(a)
+            if step_group:
+                c, d = spans[step_group]
+                steps(block[c:d])
+    if positions:
+        lines = _line_numbers(block, positions, base)
+        if matcher.head:
+            found.lines += lines.tolist()
+        else:
+            found.add_block(block_steps, block_values, lines)
+    return resume
+
+
+def _match_native(
+    run: _Run, matcher: Compiled, block: bytes, *, pos: int, limit: int, base: int, found: _File, scanner: _Native
+) -> int:
+    """``_match_block`` through the native scanner: the same matches, with the values and steps it
+    converted as arrays; a block holding a match it left to Python (a step such as ``1K``, a value
+    such as ``1,234``) goes on as text, as ``_match_block`` would give it."""
+    scanned = scanner.scan(block, pos, limit, matcher)
+    if matcher.head:  # a head line's step carries to the values after it: in order, in Python
+        positions: list[int] = []
+        kinds = scanned.kinds.tolist()
+        for kind, (a, b, c, d) in zip(kinds, scanned.spans.tolist(), strict=True):
+            head, step = ((c, d), _ABSENT) if kind == _K_HEAD else (_ABSENT, (c, d))
+            if _event(run, matcher, block, head=head, step=step, value=(a, b), found=found):
+                positions.append(a)
+        if positions:
+            found.lines += _line_numbers(block, positions, base).tolist()
+    elif scanned.kinds.size:
+        lines = _line_numbers(block, scanned.spans[:, 0], base)
+        if scanned.flags.any():
+            spans = scanned.spans.tolist()
+            block_values = [block[a:b] for a, b, _, _ in spans]
+            block_steps = [block[c:d] for _, _, c, d in spans] if matcher.step else []
+            found.add_block(block_steps, block_values, lines)
+        else:
+            found.add_arrays(scanned.steps if matcher.step else None, scanned.values, lines)
+    return scanned.resume
+
+
+def _line_numbers(block: bytes, positions: Sequence[int] | IntArray, base: int) -> IntArray:
+    newlines = np.flatnonzero(np.frombuffer(block, dtype=np.uint8) == 10)
+    lines: IntArray = np.searchsorted(newlines, positions, side="right").astype(np.int64) + (base + 1)
+    return lines
+
+
 def _event(
-    run: _Run, matcher: Compiled, block: bytes, spans: list[tuple[int, int]], found: _File, *, at: list[int]
-) -> None:
-    """One match: a head line sets the step for the values after it; else a point to convert."""
-    if matcher.head and spans[matcher.head][0] >= 0:
-        a, b = spans[matcher.head]
-        printed = int(block[a:b])
+    run: _Run,
+    matcher: Compiled,
+    block: bytes,
+    *,
+    head: tuple[int, int],
+    step: tuple[int, int],
+    value: tuple[int, int],
+    found: _File,
+) -> bool:
+    """One match of a head-line matcher, by its group spans ((-1, -1): not part of the match): a head
+    line sets the step for the values after it; else a point to convert. Whether it added a point."""
+    if head[0] >= 0:
+        printed = int(block[head[0] : head[1]])
         if matcher.steps == "restarts" and run.last_head is not None and printed + run.offset <= run.last_head:
             run.offset = run.last_head + (printed == 0)  # a counter from 0 must not land on the last step
             run.restarts += 1
         run.last_head = printed + (run.offset if matcher.steps == "restarts" else 0)
-        return
-    if matcher.step and spans[matcher.step][0] >= 0:
-        s, e = spans[matcher.step]
-        found.steps.append(block[s:e])
+        return False
+    if step[0] >= 0:
+        found.steps.append(block[step[0] : step[1]])
         found.heads.append(-1)
     elif run.last_head is None:
-        return  # a value before any head line has no step
+        return False  # a value before any head line has no step
     else:
         found.heads.append(run.last_head)
-    a, b = spans[matcher.value]
-    found.values.append(block[a:b])
-    at.append(a)
+    found.values.append(block[value[0] : value[1]])
+    return True
+
+
+# What drift_text_scan (native/textscan.cc) writes: match kinds, flags and why it stopped.
+_K_POINT, _K_HEAD, _K_VALUE = 0, 1, 2
+_STOP_END, _STOP_FULL, _STOP_LIMIT = 0, 1, 2
+_ABSENT = (-1, -1)
+_SCAN_CAP = 1 << 16  # matches per call
+
+
+@dataclass(frozen=True)
+class _Scanned:
+    """One block's matches from the native scanner, in order (see drift_text_scan)."""
+
+    kinds: npt.NDArray[np.int8]
+    flags: npt.NDArray[np.int8]
+    spans: IntArray  # (n, 4): the value group's start and end, then the step's (or the head's)
+    values: FloatArray
+    steps: IntArray
+    resume: int
+
+
+class _Native:
+    """A pattern compiled by the native scanner; freed with this object."""
+
+    def __init__(self, lib: ctypes.CDLL, handle: int) -> None:
+        self._lib = lib
+        self._handle = handle
+
+    def __del__(self) -> None:
+        self._lib.drift_text_free(self._handle)
+
+    def scan(self, block: bytes, pos: int, limit: int, matcher: Compiled) -> _Scanned:
+        """The matches in ``block`` from ``pos``, as ``_matches`` finds them, up to the first that ends
+        after ``limit``; ``resume`` as ``_match_block`` sets it."""
+        cap = _SCAN_CAP
+        kinds = np.empty(cap, dtype=np.int8)
+        flags = np.empty(cap, dtype=np.int8)
+        spans = np.empty((cap, 4), dtype=np.int64)
+        values = np.empty(cap, dtype=np.float64)
+        steps = np.empty(cap, dtype=np.int64)
+        res = np.zeros(2, dtype=np.int64)
+        parts: list[tuple[Any, ...]] = []
+        while True:
+            count = native.check(
+                "drift_text_scan",
+                self._lib.drift_text_scan(
+                    *(self._handle, block, len(block), pos, limit, matcher.step, matcher.value, matcher.head),
+                    *(kinds.ctypes.data, flags.ctypes.data, spans.ctypes.data, values.ctypes.data),
+                    *(steps.ctypes.data, cap, res.ctypes.data),
+                ),
+                native.TEXT_SCAN_ARGUMENTS,
+            )
+            parts.append(
+                (
+                    kinds[:count].copy(),
+                    flags[:count].copy(),
+                    spans[:count].copy(),
+                    values[:count].copy(),
+                    steps[:count].copy(),
+                )
+            )
+            pos, stop = int(res[0]), int(res[1])
+            if stop != _STOP_FULL:
+                break
+        resume = pos if stop == _STOP_LIMIT else limit
+        k, f, sp, v, st = (
+            column[0] if len(parts) == 1 else np.concatenate(column) for column in zip(*parts, strict=True)
+        )
+        return _Scanned(kinds=k, flags=f, spans=sp, values=v, steps=st, resume=resume)
+
+
+@functools.lru_cache(maxsize=64)
+def _native(pattern: bytes) -> _Native | None:
+    """The native scanner for ``pattern`` (compiled once), or None: the library is not built, or
+    its RE2 refuses a pattern google-re2 took (then the Python path reads the log)."""
+    lib = native.load_text()
+    if lib is None:
+        return None
+    groups = ctypes.c_int64(0)
+    handle = lib.drift_text_compile(pattern, len(pattern), MAX_MEM, ctypes.byref(groups))
+    return _Native(lib, handle) if handle else None
 
 
 def _matches(regexp: Any, data: bytes, pos: int) -> Iterator[list[tuple[int, int]]]:

@@ -73,8 +73,13 @@ LIMITS: dict[str, tuple[tuple[Any, str, tuple[int, ...]], ...]] = {
     "mlflow": ((csvlog, "BLOCK_BYTES", (1, 7, 41, 4096)), (csvlog, "PIECE_BYTES", (1, 16, 64))),
     # The recognisers match within a line, so any overlap will do; a pattern spanning lines needs
     # the overlap to hold its longest match, which the default's 64 KiB does for these inputs.
-    "text": ((text, "BLOCK_BYTES", (1, 7, 64, 4096)), (text, "OVERLAP", (0, 1, 16, 300))),
-    "text-pattern": ((text, "BLOCK_BYTES", (1, 7, 64, 4096)),),
+    # _SCAN_CAP: matches per call of the native scanner, so that calls resume mid-block.
+    "text": (
+        (text, "BLOCK_BYTES", (1, 7, 64, 4096)),
+        (text, "OVERLAP", (0, 1, 16, 300)),
+        (text, "_SCAN_CAP", (1, 2, 7, 1 << 16)),
+    ),
+    "text-pattern": ((text, "BLOCK_BYTES", (1, 7, 64, 4096)), (text, "_SCAN_CAP", (1, 2, 7, 1 << 16))),
     "wandb": (),  # one reading path, no buffer sizes: the target checks its invariants
 }
 _BYTE_LIMITS = {"CHUNK_BYTES", "BLOCK_BYTES", "PIECE_BYTES"}
@@ -350,6 +355,9 @@ class ReaderTarget:
         if not isinstance(reference, tuple):
             check_curve(reference, kind, contents)
         same(fast, reference, "fast path vs reference")
+        if kind == "text":  # the native scanner (when built) above; the Python fast path here
+            python_fast = reading(lambda: text.read_text(files, spec, native_scan=False), list(contents))
+            same(python_fast, reference, "python fast path vs reference")
         with limits(fmt, case["limits"]):
             small = reading(lambda: read(kind, files, spec), list(contents))
         same(small, reference, "small buffers vs reference")

@@ -1,6 +1,9 @@
 """Seed inputs for the libFuzzer harnesses of the compiled readers, generated at build time.
 
-    python -m tests.fuzz.native.seeds OUT      # writes OUT/jsonl, OUT/jsondoc, OUT/tfevents
+    python -m tests.fuzz.native.seeds OUT      # writes OUT/jsonl, OUT/jsondoc, OUT/tfevents, OUT/text
+
+The text harness (fuzz_textscan.cc) reads its patterns from OUT/text-patterns.txt, one a line: every
+recogniser's, then the fuzz targets' fixed user patterns; a text seed's first byte picks one.
 
 Each folder gets the public logs under ../shared/real-logs that its reader takes, when they are
 there (read in place, never copied into the repository), and generated inputs, among them several
@@ -156,6 +159,32 @@ def tfevents_seeds() -> dict[str, bytes]:
     }
 
 
+def text_patterns() -> list[bytes]:
+    from drift.readers.recognisers import RECOGNISERS
+    from tests.fuzz.formats import TEXT_PATTERNS
+
+    return [r.pattern for r in RECOGNISERS] + [p.encode() for p in TEXT_PATTERNS]
+
+
+def text_seeds() -> dict[str, bytes]:
+    """Generated console logs (tests/fuzz/formats.py), each behind the byte that picks its pattern."""
+    from drift.readers.recognisers import RECOGNISERS
+    from tests.fuzz.formats import console_log, pattern_log
+
+    rng = random.Random(12)
+    seeds: dict[str, bytes] = {}
+    for i, recogniser in enumerate(RECOGNISERS):
+        seeds[f"example-{i}.log"] = bytes([i]) + (recogniser.example + "\n").encode() * 20
+        for k in range(3):
+            seeds[f"console-{i}-{k}.log"] = bytes([i]) + console_log(rng)
+    for k, _ in enumerate(text_patterns()[len(RECOGNISERS) :]):
+        for j in range(3):
+            seeds[f"pattern-{k}-{j}.log"] = bytes([len(RECOGNISERS) + k]) + pattern_log(rng)
+    big = b"".join(console_log(rng) for _ in range(60))
+    seeds["console-over-64k.log"] = bytes([0]) + (big * (1 + (70_000 // max(len(big), 1))))[:300_000]
+    return seeds
+
+
 def _real(folder: Path, patterns: tuple[str, ...]) -> dict[str, bytes]:
     found: dict[str, bytes] = {}
     if folder.is_dir():
@@ -180,7 +209,10 @@ def write_seeds(out: Path) -> dict[str, int]:
             **_real(shared / "curves", ("*.json",)),
         },
         "tfevents": {**tfevents_seeds(), **_real(shared, ("events.out.tfevents*",))},
+        "text": text_seeds(),
     }
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "text-patterns.txt").write_bytes(b"".join(p + b"\n" for p in text_patterns()))
     counts = {}
     for name, seeds in groups.items():
         folder = out / name

@@ -1,0 +1,290 @@
+"""The text reader's native scanner (drift/native/textscan.cc) is only a fast path: on any console
+log, with a recogniser or the user's pattern, the reader gives through it exactly what it gives
+through google-re2's Python binding, with and without the array conversion (``fast=False`` is the
+reference loop)."""
+
+from __future__ import annotations
+
+import ctypes
+import os
+import random
+import tempfile
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
+from pathlib import Path
+from unittest import mock
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from drift import native
+from drift.readers import text as text_reader
+from drift.readers.common import LogFile, ReadSpec
+from drift.readers.recognisers import MAX_MEM, RECOGNISERS, user_pattern
+from tests.fuzz import formats
+from tests.fuzz.mutate import mutate
+from tests.fuzz.targets import Reading, reading, same
+from tests.test_reader_text import FIXTURES
+
+
+def built() -> ctypes.CDLL:
+    lib = native.load_text()
+    if lib is None:
+        if os.environ.get("CI") == "true":
+            pytest.fail(
+                "the text scanner is not built in CI: .ci/run installs libre2-dev and runs python -m drift.native"
+            )
+        pytest.skip(
+            "SKIPPED LOUDLY: the text scanner is not built (apt-get install libre2-dev; python -m drift.native)"
+        )
+    return lib
+
+
+def test_the_text_scanner_is_built_and_used(tmp_path: Path) -> None:
+    built()
+    path = tmp_path / "a.log"
+    path.write_text("".join(f"step {s:4d}/9 | loss {1 / (s + 1)} (+nanz)| norm 1\n" for s in range(9)))
+    with mock.patch.object(text_reader, "_match_native", wraps=text_reader._match_native) as spy:
+        curve = text_reader.read_text([LogFile(path, "a.log")], ReadSpec())
+    assert spy.call_count >= 1
+    assert curve.steps.tolist() == list(range(9))
+    with mock.patch.object(text_reader, "_match_native") as unused:
+        text_reader.read_text([LogFile(path, "a.log")], ReadSpec(), native_scan=False)
+        text_reader.read_text([LogFile(path, "a.log")], ReadSpec(), fast=False)
+    assert unused.call_count == 0
+
+
+def test_without_the_library_the_python_path_reads(tmp_path: Path) -> None:
+    path = tmp_path / "a.log"
+    path.write_text("iter 1: loss 2.5, time 1ms\niter 2: loss 2.25, time 1ms\n")
+    text_reader._native.cache_clear()
+    try:
+        with mock.patch.object(native, "load_text", return_value=None):
+            curve = text_reader.read_text([LogFile(path, "a.log")], ReadSpec())
+    finally:
+        text_reader._native.cache_clear()
+    assert curve.steps.tolist() == [1, 2] and curve.values.tolist() == [2.5, 2.25]
+
+
+# ---- the same curves through every path -------------------------------------------------------
+
+USER_PATTERNS = (
+    *formats.TEXT_PATTERNS,
+    r"<it=(?P<step>\d+)> objective=(?P<value>[0-9.]+)",
+    r"at (?P<step>[0-9.,]+K?) loss (?P<value>\S+)",
+    r"(?m)^(?:step (?P<step>\d+))?.*?loss[=:] ?(?P<value>\S*)",  # a step group that may not take part
+    r"\b(?P<step>\d*)(?P<value>[\d.,_]*)\b[a-z]",  # empty groups, matches of one byte
+    r"\b(?P<step>\d*)(?P<value>[\d.]*)\b",  # empty matches (not of an empty log): the advance rule
+    r"(?i)step[ =](?P<step>\S+)\s+(?:\S+\s+){0,3}?(?P<value>(?:nan|[-+]?\d[\d.eE+-]*))",
+)
+
+
+def _fixture_log(rng: random.Random) -> bytes:
+    """Lines of the recognisers' fixtures (every one, with OLMo's and Keras's head lines), mixed,
+    repeated and damaged."""
+    names = rng.sample(sorted(FIXTURES), rng.randint(1, 3))
+    lines: list[str] = []
+    for name in names:
+        lines += FIXTURES[name][0].splitlines(keepends=True) * rng.randint(1, 3)
+    if rng.random() < 0.3:
+        rng.shuffle(lines)
+    data = "".join(lines).encode("utf-8", "surrogatepass")
+    return mutate(data, rng, [data]) if rng.random() < 0.4 else data
+
+
+def _case(rng: random.Random, kind: str) -> tuple[bytes, str]:
+    if kind == "console":
+        data = formats.console_log(rng)
+        return (mutate(data, rng, [data]) if rng.random() < 0.3 else data), ""
+    if kind == "fixtures":
+        return _fixture_log(rng), ""
+    pattern = rng.choice(USER_PATTERNS)
+    data = formats.pattern_log(rng) if rng.random() < 0.6 else _fixture_log(rng)
+    return data, pattern
+
+
+@contextmanager
+def sizes(block: int, overlap: int, cap: int) -> Iterator[None]:
+    with ExitStack() as stack:
+        stack.enter_context(mock.patch.object(text_reader, "BLOCK_BYTES", block))
+        stack.enter_context(mock.patch.object(text_reader, "OVERLAP", overlap))
+        stack.enter_context(mock.patch.object(text_reader, "_SCAN_CAP", cap))
+        yield
+
+
+def readings(files: list[LogFile], spec: ReadSpec) -> tuple[Reading, Reading, Reading]:
+    names = [f.display for f in files]
+    native_path = reading(lambda: text_reader.read_text(files, spec), names)
+    python_path = reading(lambda: text_reader.read_text(files, spec, native_scan=False), names)
+    reference = reading(lambda: text_reader.read_text(files, spec, fast=False), names)
+    return native_path, python_path, reference
+
+
+@settings(max_examples=250, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    seed=st.integers(min_value=0, max_value=2**32 - 1),
+    kind=st.sampled_from(["console", "fixtures", "pattern"]),
+    files=st.integers(min_value=1, max_value=3),
+    block=st.sampled_from([1, 64, 333, 4096, 1 << 20]),
+    overlap=st.sampled_from([0, 16, 300, 64 << 10]),
+    cap=st.sampled_from([1, 2, 7, 1 << 16]),
+)
+def test_the_native_scanner_reads_as_the_python_paths(
+    *, seed: int, kind: str, files: int, block: int, overlap: int, cap: int
+) -> None:
+    built()
+    rng = random.Random(seed)
+    with tempfile.TemporaryDirectory() as folder:
+        logs = []
+        pattern = ""
+        for i in range(files):
+            data, chosen = _case(rng, kind)
+            pattern = pattern or chosen
+            path = Path(folder) / f"{i}.log"
+            path.write_bytes(data)
+            logs.append(LogFile(path, f"{i}.log"))
+        spec = ReadSpec(pattern=pattern)
+        with sizes(block, overlap, cap):
+            native_path, python_path, reference = readings(logs, spec)
+        same(native_path, reference, "native scanner vs reference")
+        same(python_path, reference, "python fast path vs reference")
+        default_native, _, default_reference = readings(logs, spec)
+        same(default_native, default_reference, "native scanner vs reference (default sizes)")
+
+
+def test_the_fixtures_and_a_suffixed_step_read_alike_through_both_paths(tmp_path: Path) -> None:
+    # Every recogniser's fixture, one by one: each kind of match (step and value, head line, value
+    # alone) and each flag (a step such as 1K, a value such as '1.8' in quotes) goes through.
+    built()
+    for name, (content, expected) in FIXTURES.items():
+        path = tmp_path / "a.log"
+        path.write_text(content)
+        native_path, python_path, reference = readings([LogFile(path, "a.log")], ReadSpec())
+        same(native_path, reference, name)
+        same(python_path, reference, name)
+        assert not isinstance(native_path, tuple) and native_path.steps.tolist() == [s for s, _ in expected], name
+
+
+# ---- the entry points' contracts -----------------------------------------------------------------
+
+
+def _handle(lib: ctypes.CDLL, pattern: bytes) -> tuple[int, int]:
+    groups = ctypes.c_int64(-1)
+    handle = lib.drift_text_compile(pattern, len(pattern), MAX_MEM, ctypes.byref(groups))
+    return handle, groups.value
+
+
+def test_compile_refuses_what_re2_refuses_and_counts_groups() -> None:
+    lib = built()
+    handle, groups = _handle(lib, rb"(?P<step>\d+) (x)(?P<value>\S+)")
+    assert handle and groups == 3
+    lib.drift_text_free(handle)
+    assert _handle(lib, rb"(?P<step>\d+")[0] is None
+    assert _handle(lib, rb"(a)\1")[0] is None  # a backreference: not RE2
+    lib.drift_text_free(None)  # freeing nothing is allowed
+    for recogniser in RECOGNISERS:  # every recogniser compiles as google-re2 compiled it
+        handle, groups = _handle(lib, recogniser.pattern)
+        assert handle, recogniser.name
+        assert groups == user_pattern_groups(recogniser.pattern), recogniser.name
+        lib.drift_text_free(handle)
+
+
+def user_pattern_groups(pattern: bytes) -> int:
+    import re2  # type: ignore[import-untyped]
+
+    return int(re2.compile(pattern).groups)
+
+
+def test_scan_refuses_arguments_that_break_its_contract() -> None:
+    lib = built()
+    handle, _ = _handle(lib, rb"s(?P<step>\d+) (?P<value>\S+)")
+    assert user_pattern(r"s(?P<step>\d+) (?P<value>\S+)").step == 1
+    kinds, flags = np.empty(4, np.int8), np.empty(4, np.int8)
+    spans, values, steps = np.empty(16, np.int64), np.empty(4, np.float64), np.empty(4, np.int64)
+    res = np.zeros(2, np.int64)
+    data = b"s1 2.5\ns2 x\n"
+
+    def call(**changed: object) -> int:
+        args: dict[str, object] = {
+            "handle": handle, "buf": data, "len": len(data), "start": 0, "limit": len(data), "step_group": 1,
+            "value_group": 2, "head_group": 0, "kinds": kinds.ctypes.data, "flags": flags.ctypes.data,
+            "spans": spans.ctypes.data, "values": values.ctypes.data, "steps": steps.ctypes.data, "cap": 4,
+            "res": res.ctypes.data,
+        }  # fmt: skip
+        args.update(changed)
+        return int(lib.drift_text_scan(*(args[name] for name in native.TEXT_SCAN_ARGUMENTS)))
+
+    try:
+        assert call() == 2
+        assert kinds[:2].tolist() == [0, 0] and flags[:2].tolist() == [0, 1]  # 'x' goes to Python
+        assert values[0] == 2.5 and steps[:2].tolist() == [1, 2] and spans[:8].tolist() == [3, 6, 1, 2, 10, 11, 8, 9]
+        assert res.tolist() == [11, 0]  # no match after the last one
+        assert call(cap=1) == 1 and res.tolist() == [6, 1]  # full: called again from the match's end
+        assert call(limit=5) == 0 and res.tolist() == [0, 2]  # the first match ends after the limit
+        refused = {
+            "handle": None, "buf": None, "len": -1, "start": len(data) + 1, "limit": len(data) + 1,
+            "step_group": 3, "value_group": 0, "head_group": -1, "kinds": None, "flags": None, "spans": None,
+            "values": None, "steps": None, "cap": 0, "res": None,
+        }  # fmt: skip
+        for name, value in refused.items():
+            n = native.TEXT_SCAN_ARGUMENTS.index(name) + 1
+            assert call(**{name: value}) == -n, name
+            with pytest.raises(native.ContractError, match=rf"refused argument {n} \({name}\)"):
+                native.check("drift_text_scan", call(**{name: value}), native.TEXT_SCAN_ARGUMENTS)
+    finally:
+        lib.drift_text_free(handle)
+
+
+def test_the_comparison_catches_a_native_scanner_that_differs(tmp_path: Path) -> None:
+    # The property above can fail: a scanner whose values are off by one is caught.
+    built()
+    path = tmp_path / "a.log"
+    path.write_text("".join(f"s:{s} trl:{s / 3:.4f} lr:0.1\n" for s in range(50)))
+    scan = text_reader._Native.scan
+
+    def off_by_one(self: text_reader._Native, *args: object) -> object:
+        scanned = scan(self, *args)  # type: ignore[arg-type]
+        scanned.values[:] += 1.0
+        return scanned
+
+    with mock.patch.object(text_reader._Native, "scan", off_by_one):
+        native_path, _, reference = readings([LogFile(path, "a.log")], ReadSpec())
+    with pytest.raises(AssertionError, match="values differs"):
+        try:
+            same(native_path, reference, "native scanner vs reference")
+        except Exception as exc:
+            raise AssertionError(str(exc)) from None
+
+
+def test_user_pattern_matches_come_back_in_the_same_places() -> None:
+    built()
+    matcher = user_pattern(r"(?m)^(?:step (?P<step>\d+))?.*?loss[=:] ?(?P<value>\S*)")
+    data = b"step 3 loss=1.5\nloss: \nxx step 4 loss=2\n"
+    scanner = text_reader._native(matcher.regexp.pattern)
+    assert scanner is not None
+    scanned = scanner.scan(data, 0, len(data), matcher)
+    expected = [
+        (spans[matcher.value][0], spans[matcher.value][1], spans[matcher.step][0], spans[matcher.step][1])
+        for spans in text_reader._matches(matcher.regexp, data, 0)
+    ]
+    assert [tuple(row) for row in scanned.spans.tolist()] == expected
+
+
+@pytest.mark.parametrize("block", [40, 97, 333, 1000])
+def test_multi_line_matches_across_block_boundaries_read_alike(block: int, tmp_path: Path) -> None:
+    # A match that starts before a block's tail and ends after it is matched again with the next
+    # block, from its start; OLMo's head and value lines, and a pattern spanning lines.
+    built()
+    lines = []
+    for step in range(1, 200):
+        lines += [f"[step={step}/200,epoch=0]", "    optim/total_grad_norm=1.5", f"    train/CE loss={step / 7:.6f}"]
+        lines += [f"== {step}", "noise", f"loss={step / 9:.5f}"]
+    path = tmp_path / "a.log"
+    path.write_text("\n".join(lines) + "\n")
+    for pattern in ("", formats.TEXT_PATTERNS[1], formats.TEXT_PATTERNS[2]):
+        with sizes(block, 30, 5):
+            native_path, python_path, reference = readings([LogFile(path, "a.log")], ReadSpec(pattern=pattern))
+        same(native_path, reference, f"native scanner vs reference, {pattern!r}")
+        same(python_path, reference, f"python fast path vs reference, {pattern!r}")
