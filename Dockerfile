@@ -5,11 +5,12 @@
 # in C++ (_textscan.so, on Debian's libre2). The full image of the same Debian release has the
 # compilers, so the slim runtime image needs none, only RE2's shared library.
 FROM python:3.11.14-bookworm AS native
-# RE2 is bookworm's (20220601); not pinned to a Debian revision, whose rebuild suffix (+b1 on
-# amd64) may differ on arm64, which the release also builds.
+# g++ is in the full image already; it is named for builders whose base lacks it. RE2 is
+# bookworm's (20220601), not pinned to a Debian revision, whose rebuild suffix (+b1 on amd64) may
+# differ on arm64, which the release also builds.
 # hadolint ignore=DL3008
 RUN apt-get update \
-    && apt-get install -y --no-install-recommends libre2-dev \
+    && apt-get install -y --no-install-recommends g++ libre2-dev \
     && rm -rf /var/lib/apt/lists/*
 COPY drift/native/*.c drift/native/*.h drift/native/*.cc /build/
 RUN cc -O2 -std=c11 -shared -fPIC -o /build/_scan.so /build/*.c \
