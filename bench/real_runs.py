@@ -3,14 +3,17 @@ training logs in ``../shared/real-logs`` (never copied into the project).
 
     python bench/real_runs.py                               # the defaults and the original checks
     python bench/real_runs.py --settings min-spike-rise=15  # any settings, by input name
+    python bench/real_runs.py --as-user                     # read as a user's action would read them
 
 Each run has a label (healthy, spiky, diverging or flat) given by the rule in docs/real-runs.md,
 written down before the gate's output on these runs was looked at. Reading is taken out of the
 picture as in issue 13's own experiment: a console log's curve is what its ``labels.json`` regex
 gives (steps and values), the other logs go through the action's own readers with ``metric`` and
-``step-key`` set where needed. The script prints the verdict confusion table and, per check, the
-share of healthy runs it fails (false failures) and the share of unhealthy runs it should fail
-that it passes (misses).
+``step-key`` set where needed. With ``--as-user`` reading is put back in: every log (all but
+``curves/``, which are curves, not logs) is found and read by the action's own discovery and
+readers with only ``path``, and ``metric`` where a user must set it. The script prints the verdict
+confusion table and, per check, the share of healthy runs it fails (false failures) and the share
+of unhealthy runs it should fail that it passes (misses).
 """
 
 from __future__ import annotations
@@ -172,7 +175,21 @@ def _formats(rel: str) -> tuple[np.ndarray, np.ndarray]:  # type: ignore[type-ar
     return curve.steps, curve.values
 
 
-def load() -> list[RealRun]:
+# The metric a user has to name for a log; every other log reads with `path` alone.
+USER_METRIC = {"formats/mlflow/liver-ct-unet-1200ep": "train_avg_loss"}
+
+
+def _as_user(name: str) -> tuple[np.ndarray, np.ndarray]:  # type: ignore[type-arg]
+    """The curve as the action reads it from ``path`` (and ``metric`` only where it must be set)."""
+    folder = DATA / name
+    runs = [r for r in discover(["."], folder).runs if not r.skip and not r.error]
+    if len(runs) != 1:
+        raise RuntimeError(f"{name}: expected one run read with path alone, found {len(runs)}")
+    curve = read(runs[0].format, runs[0].files, ReadSpec(metric=USER_METRIC.get(name, "loss"), step_key=""))
+    return curve.steps, curve.values
+
+
+def load(as_user: bool = False) -> list[RealRun]:
     if not DATA.is_dir():
         raise SystemExit(f"{DATA} is missing: the real logs live beside the checkout, in ../shared/real-logs")
     labels = json.loads((DATA / "console" / "labels.json").read_text())
@@ -187,10 +204,10 @@ def load() -> list[RealRun]:
             steps, values = steps[order], values[order]
             spikes = tuple(int(s) for s in data.get("spikes", []))
         elif where == "console":
-            steps, values = _console(rel, labels[rel])
+            steps, values = _as_user(name) if as_user else _console(rel, labels[rel])
             spikes = tuple(int(s) for s in labels[rel].get("spike_steps", []))
         else:
-            steps, values = _formats(rel)
+            steps, values = _as_user(name) if as_user else _formats(rel)
             spikes = FORMAT_SPIKES.get(rel, ())
         out.append(RealRun(name, label, kind, labelled_rise(steps, values, spikes), steps, values, spikes, note))
     return out
@@ -314,9 +331,11 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--settings", nargs="*", default=None, help="key=value settings by input name: robust-sigma=5")
     parser.add_argument("--runs", action="store_true", help="also print every run's verdict, message and noise level")
+    parser.add_argument("--as-user", action="store_true", help="read every log as the action does, from path alone")
     args = parser.parse_args()
-    runs = load()
-    print(f"{len(runs)} real runs from {DATA.relative_to(DATA.parent.parent)} (labels: docs/real-runs.md)\n")
+    runs = load(as_user=args.as_user)
+    how = "read as the action reads them" if args.as_user else "reading taken out of the picture"
+    print(f"{len(runs)} real runs from {DATA.relative_to(DATA.parent.parent)} ({how}; labels: docs/real-runs.md)\n")
     if args.settings is not None:
         tables(runs, settings_from(args.settings), ", ".join(args.settings))
     else:
