@@ -73,6 +73,7 @@ def test_runs_by_id_are_gated_and_a_missing_run_is_an_error(server: MlflowServer
     assert healthy["source"] == {  # type: ignore[comparison-overlap]
         "format": "mlflow-server",
         "metric": "loss",
+        "step": None,  # MLflow's own step, as for the file store: no field name was chosen
         "files": [f"mlflow:{server.runs['healthy']}/loss"],
     }
     assert drifting["verdict"] == "warn" and drifting["metrics"]["instability_events"] == 1  # type: ignore[index]
