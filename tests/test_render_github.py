@@ -245,6 +245,8 @@ def test_golden_summary_is_shown_like_github(render: Render) -> None:
     rendered = render(markdown, "golden")
     assert_shown_like_github(markdown, rendered)
     assert len(rendered.blocks) == 2
+    # The table fits the page at 1,280 px, without scrolling sideways (the Curve column used not to).
+    assert all(t["scrollWidth"] <= t["clientWidth"] for t in rendered.result["tables"]), rendered.result["tables"]
     # The drifting run's events are a second (red) line under its curve; no bars, which band the axis.
     assert [(b["linePaths"], b["bars"]) for b in rendered.blocks] == [(2, 0), (1, 0)]
 

@@ -15,6 +15,7 @@ from drift.render.chart import mermaid, sparkline
 from drift.render.text import code, md, num
 
 LIMIT_BYTES = 1_000_000  # GitHub's hard limit is 1 MiB; keep room for the closing note
+_SPARK_WIDTH = 6  # characters of the table's curve column
 MAX_CHARTS = 25  # Mermaid charts are heavy for the browser; the table has a sparkline for every run
 
 ICON = {Verdict.PASS: "✅", Verdict.SKIP: "⏭️", Verdict.WARN: "⚠️", Verdict.ERROR: "❌"}
@@ -34,7 +35,7 @@ def _row(run: RunResult) -> str:
     checks = {c.metric: c for c in run.checks}
     m = run.metrics
     final = num(m.final_loss) if m else "–"
-    spark = sparkline(run.curve_sampled) if run.curve_sampled else ""
+    spark = sparkline(run.curve_sampled, _SPARK_WIDTH) if run.curve_sampled else ""
     improvement = _improvement(checks.get("improvement"), run)
     return (
         f"| {code(run.name, 120)} | {ICON[run.verdict]} {run.verdict.value.upper()} | {final} | {improvement} "
@@ -188,8 +189,8 @@ def render_summary(outcome: Outcome, report_path: str | None = None, limit: int 
     used = sum(len(p.encode()) for p in parts)
     reserve = 2_000  # the closing notes
     table = [
-        "| Run | Verdict | Final loss | Improvement | Convergence ratio | Smoothness | Instability events "
-        "| Steps | Curve |",
+        # Short headers and a short sparkline: the table fits GitHub's page at 1,280 px.
+        "| Run | Verdict | Final loss | Improved | Conv. ratio | Smoothness | Events | Steps | Curve |",
         "|---|---|---|---|---|---|---|---|---|",
     ]
     table_bytes = sum(len(line.encode()) + 1 for line in table)
