@@ -71,38 +71,11 @@ static const char *skip_ws(const char *p, const char *end) {
     return p;
 }
 
-static int is_hex(unsigned char c) {
-    return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
-}
-
-/* A string after its opening quote; returns the pointer past the closing quote, or NULL to defer.
- * *escaped is set when the string holds an escape, so its raw bytes are not its text. */
+/* A string after its opening quote (json_string_end): past the closing quote, or NULL to defer.
+ * A whole document is in the buffer, so a string it cuts short is simply not JSON. */
 static const char *scan_string(const char *p, const char *end, int *escaped) {
-    while (p < end) {
-        unsigned char c = (unsigned char)*p;
-        if (c == '"') return p + 1;
-        if (c == '\\') {
-            *escaped = 1;
-            if (end - p < 2) return NULL;
-            switch (p[1]) {
-                case '"': case '\\': case '/': case 'b': case 'f': case 'n': case 'r': case 't':
-                    p += 2;
-                    break;
-                case 'u':
-                    if (end - p < 6) return NULL;
-                    for (int i = 2; i < 6; i++)
-                        if (!is_hex((unsigned char)p[i])) return NULL;
-                    p += 6;
-                    break;
-                default:
-                    return NULL;
-            }
-            continue;
-        }
-        if (c < 0x20 || c >= 0x80) return NULL;
-        p++;
-    }
-    return NULL;
+    int cut = 0;
+    return json_string_end(p, end, &cut, escaped);
 }
 
 static const char *scan_value(scan_t *s, const char *p, int depth, value_t *v);

@@ -51,6 +51,44 @@ static int starts_with_word(const char *p, const char *end, const char *w, int64
 /* ---- numbers to doubles, as Python's float() rounds them, whatever the process locale ---------- */
 
 /* Powers of ten that a double holds exactly, and that a uint64 holds. */
+static int is_hex(unsigned char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F'); }
+
+/* A string after its opening quote, escapes allowed as json.loads allows them (its text is then not
+ * its raw bytes: *escaped is set). Returns the pointer past the closing quote, or NULL to defer to
+ * Python: NULL with *cut set when the buffer ends inside the string. */
+static const char *json_string_end(const char *p, const char *end, int *cut, int *escaped) {
+    while (p < end) {
+        unsigned char c = (unsigned char)*p;
+        if (c == '"') return p + 1;
+        if (c == '\\') {
+            *escaped = 1;
+            if (end - p < 2) break;
+            switch (p[1]) {
+                case '"': case '\\': case '/': case 'b': case 'f': case 'n': case 'r': case 't':
+                    p += 2;
+                    break;
+                case 'u':
+                    for (int i = 2; i < 6; i++) {
+                        if (p + i >= end) {
+                            *cut = 1;
+                            return NULL;
+                        }
+                        if (!is_hex((unsigned char)p[i])) return NULL;
+                    }
+                    p += 6;
+                    break;
+                default:
+                    return NULL;
+            }
+            continue;
+        }
+        if (c < 0x20 || c >= 0x80) return NULL;
+        p++;
+    }
+    *cut = 1;
+    return NULL;
+}
+
 static const double POW10[] = {1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7,  1e8,  1e9,  1e10, 1e11,
                                1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22};
 static const uint64_t POW10_INT[] = {1ull,

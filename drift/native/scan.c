@@ -85,43 +85,6 @@ static const char *scan_string(const char *p, const char *end, int *cut) {
     return NULL;
 }
 
-static int is_hex(unsigned char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F'); }
-
-/* A value string after its opening quote, escapes allowed as json.loads allows them (its text is
- * then not its raw bytes: *escaped is set). NULL as scan_string. */
-static const char *scan_escaped_string(const char *p, const char *end, int *cut, int *escaped) {
-    while (p < end) {
-        unsigned char c = (unsigned char)*p;
-        if (c == '"') return p + 1;
-        if (c == '\\') {
-            *escaped = 1;
-            if (end - p < 2) break;
-            switch (p[1]) {
-                case '"': case '\\': case '/': case 'b': case 'f': case 'n': case 'r': case 't':
-                    p += 2;
-                    break;
-                case 'u':
-                    for (int i = 2; i < 6; i++) {
-                        if (p + i >= end) {
-                            *cut = 1;
-                            return NULL;
-                        }
-                        if (!is_hex((unsigned char)p[i])) return NULL;
-                    }
-                    p += 6;
-                    break;
-                default:
-                    return NULL;
-            }
-            continue;
-        }
-        if (c < 0x20 || c >= 0x80) return NULL;
-        p++;
-    }
-    *cut = 1;
-    return NULL;
-}
-
 static const char *scan_value(const char *p, const char *end, value_t *v, int *cut);
 
 /* An object or array at p, nesting depth deep, validated as json.loads reads it; NULL to defer. */
@@ -138,7 +101,7 @@ static const char *skip_nested(const char *p, const char *end, int depth, int *c
         if (close == '}') {
             int escaped = 0;
             if (*p != '"') return NULL;
-            p = scan_escaped_string(p + 1, end, cut, &escaped);
+            p = json_string_end(p + 1, end, cut, &escaped);
             if (!p) return NULL;
             p = skip_ws(p, end);
             if (p >= end) {
@@ -182,7 +145,7 @@ static const char *scan_value(const char *p, const char *end, value_t *v, int *c
     }
     if (*p == '"') {
         int escaped = 0;
-        const char *q = scan_escaped_string(p + 1, end, cut, &escaped);
+        const char *q = json_string_end(p + 1, end, cut, &escaped);
         if (!q) return NULL;
         v->kind = escaped ? V_ESCAPED : V_STRING;
         v->start = p + 1;
