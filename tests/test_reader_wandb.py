@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import math
 import shutil
-import struct
-import zlib
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -18,9 +16,11 @@ from drift.curve import Curve
 from drift.discovery import discover
 from drift.errors import LogError
 from drift.readers.common import LogFile, ReadSpec
-from drift.readers.wandbrun import BLOCK, MAGIC, read_wandb
+from drift.readers.wandbrun import BLOCK, read_wandb
 from tests import wandb_runs
 from tests.conftest import RunAction, write_store
+from tests.fuzz.formats import _wandb_field as _field
+from tests.fuzz.formats import wandb_frame as frame
 
 DECAY = [5.0 * math.exp(-0.05 * s) + 0.5 for s in range(200)]
 
@@ -141,48 +141,10 @@ def test_the_wandb_folder_itself_is_not_a_run(runs: dict[str, Path], workspace: 
 # --- the framing, on records framed here ----------------------------------------------------------------
 
 
-def _varint(value: int) -> bytes:
-    out = bytearray()
-    value &= (1 << 64) - 1
-    while True:
-        byte = value & 0x7F
-        value >>= 7
-        if value:
-            out.append(byte | 0x80)
-        else:
-            out.append(byte)
-            return bytes(out)
-
-
-def _field(number: int, payload: bytes) -> bytes:
-    return _varint(number << 3 | 2) + _varint(len(payload)) + payload
-
-
 def history_record(step: int, loss: float) -> bytes:
     items = _field(1, _field(2, b"loss") + _field(16, repr(loss).encode()))
     items += _field(1, _field(2, b"_step") + _field(16, str(step).encode()))
     return _field(2, items)
-
-
-def frame(records: list[bytes]) -> bytes:
-    """W&B's framing, written independently of the reader: chunks never cross a block boundary."""
-    out = bytearray(MAGIC)
-    for record in records:
-        rest, first = record, True
-        while True:
-            room = BLOCK - len(out) % BLOCK
-            if room < 7:
-                out += b"\0" * room
-                room = BLOCK
-            take = min(len(rest), room - 7)
-            last = take == len(rest)
-            kind = 1 if first and last else 2 if first else 4 if last else 3
-            chunk = rest[:take]
-            out += struct.pack("<IHB", zlib.crc32(bytes([kind]) + chunk), len(chunk), kind) + chunk
-            rest, first = rest[take:], False
-            if last:
-                break
-    return bytes(out)
 
 
 @settings(max_examples=40, deadline=None)
