@@ -4,6 +4,7 @@ training logs in ``../shared/real-logs`` (never copied into the project).
     python bench/real_runs.py                               # the defaults and the original checks
     python bench/real_runs.py --settings min-spike-rise=15  # any settings, by input name
     python bench/real_runs.py --as-user                     # read as a user's action would read them
+    python bench/real_runs.py --rises                       # labelled spikes against the runs' own rises
 
 Each run has a label (healthy, spiky, diverging or flat) given by the rule in docs/real-runs.md,
 written down before the gate's output on these runs was looked at. Reading is taken out of the
@@ -38,7 +39,7 @@ from drift.discovery import discover  # noqa: E402
 from drift.gate import RunResult, judge  # noqa: E402
 from drift.readers import read  # noqa: E402
 from drift.readers.common import LogFile, ReadSpec  # noqa: E402
-from drift.robust import noise_model  # noqa: E402
+from drift.robust import heights, noise_model, relative_rise, rolling_median, warmup  # noqa: E402
 
 DATA = ROOT.parent / "shared" / "real-logs"
 LABELS = ("healthy", "spiky", "diverging", "flat")
@@ -327,11 +328,40 @@ def tables(runs: list[RealRun], settings: RunSettings, shown: str) -> None:
     print()
 
 
+def rises(runs: list[RealRun], window: int) -> None:
+    """Why the quiet labelled spikes are not flagged: each labelled spike's height over its trend in
+    noise units (the detector's z) and its rise, next to the tallest point of the same run, and of
+    every healthy run, that rises +20% or more over its trend (the labels' own bar)."""
+    print(f"Labelled spikes against the runs' own rises (robust-window {window}; z in noise units):\n")
+    print("| run | label | points | labelled spikes: z, rise | tallest of the rises of +20% or more | 99th pct. of z |")
+    print("|---|---|---:|---|---|---:|")
+    half = max(1, window // 2)
+    for run in runs:
+        curve = curve_of(run)
+        values = curve.values
+        points = np.flatnonzero(values[1:] > values[:-1]) + 1
+        points = points[points >= warmup(values.size)]
+        if run.label not in ("healthy", "spiky") or not points.size or not np.isfinite(values).all():
+            continue
+        medians = rolling_median(values, half)
+        labelled = np.searchsorted(curve.steps, np.asarray(run.spike_steps, dtype=np.int64))[:8]
+        marks = zip(
+            heights(values, labelled, window=window), relative_rise(values, medians, labelled, half), strict=True
+        )
+        z, share = heights(values, points, window=window), relative_rise(values, medians, points, half)
+        big = np.flatnonzero(share >= 0.2)
+        top = f"{z[big].max():.1f} {share[big][np.argmax(z[big])]:+.0%}" if big.size else "-"
+        shown = ", ".join(f"{h:.1f} {r:+.0%}" for h, r in marks) or "-"
+        print(f"| {run.name} | {group(run)} | {values.size} | {shown} | {top} | {np.percentile(z, 99):.1f} |")
+    print()
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--settings", nargs="*", default=None, help="key=value settings by input name: robust-sigma=5")
     parser.add_argument("--runs", action="store_true", help="also print every run's verdict, message and noise level")
     parser.add_argument("--as-user", action="store_true", help="read every log as the action does, from path alone")
+    parser.add_argument("--rises", action="store_true", help="labelled spikes' heights against the runs' own rises")
     args = parser.parse_args()
     runs = load(as_user=args.as_user)
     how = "read as the action reads them" if args.as_user else "reading taken out of the picture"
@@ -341,6 +371,8 @@ def main() -> int:
     else:
         tables(runs, RunSettings(), "Every setting at its default")
         tables(runs, settings_from(["original-checks=true"]), "original-checks: true (the original probe's checks)")
+    if args.rises:
+        rises(runs, settings_from(args.settings or []).robust_window)
     if args.runs:
         settings = settings_from(args.settings or [])
         print("Every run:")
