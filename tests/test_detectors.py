@@ -210,3 +210,36 @@ def test_the_detection_benchmark_runs_and_prints_every_table() -> None:
         assert heading in out, heading
     assert "spikes of at least 5x the local noise that also rise at least 15%" in out
     assert out.count("| robust (defaults) |") == 4  # the main table and the three family tables
+
+
+def test_the_frontier_table_is_monotone_and_the_oracle_keeps_its_budget() -> None:
+    """bench/detection.py --frontier: every (robust-sigma, min-spike-rise) row for each family, and the
+    oracle bound. A higher threshold or a higher materiality can only remove events, so the share of
+    healthy runs with an event never grows along either; the oracle's rows keep to 1% false alarms."""
+    root = Path(__file__).resolve().parent.parent
+    done = subprocess.run(
+        [sys.executable, str(root / "bench" / "detection.py"), "--frontier", "--runs", "8"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    alarms: dict[tuple[str, float, float], float] = {}
+    bound: dict[str, float] = {}
+    sweep, oracle = done.stdout.split("A bound:")
+    for text, table in ((sweep, "detector"), (oracle, "oracle")):
+        for line in text.splitlines():
+            cells = [c.strip() for c in line.strip("|").split("|")]
+            if len(cells) != 7 or cells[0] not in ("gaussian", "gaussian-averaged", "heavy-microbatch"):
+                continue
+            if table == "detector":  # family, robust-sigma, min-spike-rise, runs with an event, recall...
+                alarms[(cells[0], float(cells[1]), float(cells[2][:-1]))] = float(cells[3][:-1])
+            else:  # family, t, r, runs with an event, ...
+                bound[cells[0]] = float(cells[3][:-1])
+    assert len(alarms) == 3 * 5 * 4 and set(bound) == {"gaussian", "gaussian-averaged", "heavy-microbatch"}
+    assert all(share <= 1.0 for share in bound.values())
+    for (family, sigma, rise), share in alarms.items():
+        for (f, s, r), other in alarms.items():
+            if f == family and s >= sigma and r >= rise:
+                assert other <= share, (family, sigma, rise, s, r)
