@@ -4,7 +4,6 @@ and what it writes stays well-formed. (A short run; issue 7 asks for a million i
 from __future__ import annotations
 
 import io
-import json
 import tempfile
 from pathlib import Path
 
@@ -13,7 +12,7 @@ from hypothesis import strategies as st
 
 from drift.app import EXIT_FAIL, EXIT_PASS, EXIT_USAGE, Runtime, run
 from drift.config import FIELDS
-from tests.conftest import parse_output_file, workflow_commands
+from tests.conftest import parse_output_file, read_report, workflow_commands
 
 fragments = st.sampled_from(
     [
@@ -57,7 +56,7 @@ def test_random_log_bytes_never_crash_the_action(contents: list[bytes], method: 
         assert code in (EXIT_PASS, EXIT_FAIL)
         outputs = parse_output_file(output.read_text(encoding="utf-8"))
         assert outputs["verdict"] in {"pass", "warn", "skip", "error"}
-        report = json.loads((workspace / "training-drift-report.json").read_text(encoding="utf-8"))
+        report = read_report(workspace / "training-drift-report.json")
         assert report["runs"][0]["name"] == "run"
         assert {c[0] for c in workflow_commands(out.getvalue())} <= {"group", "endgroup", "error", "warning", "notice"}
 

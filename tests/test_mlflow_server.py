@@ -33,7 +33,7 @@ from drift.readers.mlflowserver import (
     read_remote,
 )
 from tests import mlflow_server
-from tests.conftest import ROOT, RunAction, write_store
+from tests.conftest import ROOT, RunAction, read_report, write_store
 from tests.mlflow_server import PASSWORD, USER, MlflowServer
 
 DECAY = [5.0 * math.exp(-0.05 * s) + 0.5 for s in range(200)]
@@ -238,7 +238,7 @@ def test_the_command_line_reads_a_tracker(
         ["--mlflow-tracking-uri", server.url, "--mlflow-run-ids", server.runs["healthy"], "--report-path", str(report)]
     )
     assert code == 0
-    assert json.loads(report.read_text())["runs"][0]["name"] == "healthy"
+    assert read_report(report)["runs"][0]["name"] == "healthy"
 
 
 # --- the reader against the real server ------------------------------------------------------------------

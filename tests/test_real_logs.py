@@ -30,7 +30,7 @@ import pytest
 from drift.discovery import discover
 from drift.readers import read
 from drift.readers.common import ReadSpec
-from tests.conftest import REAL_LOGS, ROOT, RunAction, shared
+from tests.conftest import REAL_LOGS, ROOT, RunAction, read_report, shared
 
 REAL = REAL_LOGS / "formats"
 Curve = dict[int, float]  # step -> value, the last one read for a repeated step
@@ -247,7 +247,7 @@ def test_the_local_command_reads_each_real_log_whole(case: Case, tmp_path: Path)
         argv += ["--fail-on", "never", *extra] + (["--metric", case.metric] if case.metric else [])
         done = subprocess.run(argv, cwd=ROOT, capture_output=True, text=True, timeout=120, check=False)
         assert done.returncode == 0, done.stdout + done.stderr
-        runs = json.loads(report.read_text(encoding="utf-8"))["runs"]
+        runs = read_report(report)["runs"]
         assert len(runs) == len(case.runs)
         for got in runs:
             run = by_folder(case, got["name"] if got["source"]["format"] != "mlflow" else _mlflow_folder(got))

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import io
-import json
 import math
 from pathlib import Path
 
@@ -20,7 +19,7 @@ from drift.gate import Verdict, decide, judge
 from drift.metrics import compute_metrics, sample_indices
 from drift.render.chart import mermaid, sparkline
 from drift.render.summary import render_summary
-from tests.conftest import decaying, workflow_commands, write_store
+from tests.conftest import decaying, read_report, workflow_commands, write_store
 
 
 # --- the Actions runtime shim -------------------------------------------------------------------
@@ -191,7 +190,7 @@ def test_cli(tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: py
     assert cli_main(["good", "--report-path", "r.json", "--summary", "s.md"]) == 0
     out = capsys.readouterr().out
     assert "good" in out and "PASS" in out and "::" not in out
-    assert json.loads(Path("r.json").read_text())["verdict"] == "pass"
+    assert read_report(Path("r.json"))["verdict"] == "pass"
     assert Path("s.md").read_text().startswith("## ✅")
     assert cli_main(["good", "--min-smoothness", "2"]) == 2
     assert "command line: min-smoothness must be a number from 0 to 1" in capsys.readouterr().err

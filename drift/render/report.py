@@ -1,4 +1,5 @@
-"""The JSON report: a public interface, documented in the README (schema version ``SCHEMA``)."""
+"""The JSON report: a public interface (schema version ``SCHEMA``), described in docs/report.md and
+held to drift/report.schema.json, which the tests validate every report against."""
 
 from __future__ import annotations
 
