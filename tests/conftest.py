@@ -93,6 +93,59 @@ def real_params(paths: list[Path], what: str) -> list[Any]:
     return list(paths) or [pytest.param(None, id=f"{what}-missing")]
 
 
+# The user and developer documentation: the meta-tests find their tables wherever they live.
+DOC_FILES = (
+    ROOT / "README.md",
+    ROOT / "CONTRIBUTING.md",
+    ROOT / "tests" / "README.md",
+    *sorted((ROOT / "docs").glob("*.md")),
+)
+
+
+def markdown_sections(text: str) -> list[tuple[int, str, str]]:
+    """(level, heading, body) of every heading outside fenced code; a body runs to the next
+    heading of the same or a higher level."""
+    heads: list[tuple[int, int, str, int]] = []  # (line index, level, title, body start)
+    lines = text.split("\n")
+    fenced = False
+    for i, line in enumerate(lines):
+        if line.lstrip().startswith("```"):
+            fenced = not fenced
+        match = None if fenced else re.match(r"(#{1,6}) (.+)$", line)
+        if match:
+            heads.append((i, len(match.group(1)), match.group(2).strip(), i + 1))
+    sections = []
+    for n, (_, level, title, start) in enumerate(heads):
+        end = next((j for j, lvl, _, _ in heads[n + 1 :] if lvl <= level), len(lines))
+        sections.append((level, title, "\n".join(lines[start:end])))
+    return sections
+
+
+def doc_section(heading: str) -> str:
+    """The body of a heading in the README, CONTRIBUTING.md, tests/README.md or docs/: it must be in
+    exactly one place, so a table that moves is still found and a stale copy is an error."""
+    found = [
+        (path, body)
+        for path in DOC_FILES
+        if path.exists()
+        for _, title, body in markdown_sections(path.read_text(encoding="utf-8"))
+        if title == heading
+    ]
+    assert len(found) == 1, f"heading {heading!r} found {len(found)} times: {[str(p.name) for p, _ in found]}"
+    return found[0][1]
+
+
+def doc_table(heading: str) -> dict[str, list[str]]:
+    """The rows of the table under ``heading`` whose first cell is a code span, by that cell:
+    every cell stripped (a pipe escaped as ``\\|`` stays inside its cell)."""
+    rows = {}
+    for line in doc_section(heading).splitlines():
+        if line.startswith("| `"):
+            cells = [cell.strip().replace("\\|", "|") for cell in re.split(r"(?<!\\)\|", line)[1:-1]]
+            rows[cells[0].strip("`")] = cells
+    return rows
+
+
 def dlm_fixture() -> Path:
     """The real dlm log in ../shared/fixtures/."""
     return shared("fixtures", "dlm_train_log_fixture.jsonl")
