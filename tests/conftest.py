@@ -136,11 +136,12 @@ def doc_section(heading: str) -> str:
 
 
 def doc_table(heading: str) -> dict[str, list[str]]:
-    """The rows of the table under ``heading`` whose first cell is a code span, by that cell:
+    """The body rows of the table under ``heading`` whose first cell is a code span, by that cell:
     every cell stripped (a pipe escaped as ``\\|`` stays inside its cell)."""
     rows = {}
-    for line in doc_section(heading).splitlines():
-        if line.startswith("| `"):
+    lines = doc_section(heading).splitlines()
+    for line, after in zip(lines, [*lines[1:], ""], strict=True):
+        if line.startswith("| `") and not after.startswith("|---"):  # a header row is not a row
             cells = [cell.strip().replace("\\|", "|") for cell in re.split(r"(?<!\\)\|", line)[1:-1]]
             rows[cells[0].strip("`")] = cells
     return rows

@@ -11,6 +11,7 @@ import yaml
 from drift import __version__
 from drift.config import FIELDS, Field
 from drift.gate import Outcome, Verdict
+from drift.layouts import FORMATS
 from drift.render.outputs import outputs
 from tests.conftest import DOC_FILES, ROOT, doc_section, doc_table, markdown_sections
 
@@ -84,6 +85,12 @@ def test_requirements_are_pinned() -> None:
         for line in (ROOT / name).read_text().splitlines():
             if line and not line.startswith(("#", "-r")):
                 assert re.fullmatch(r"[A-Za-z0-9_.-]+==[0-9][0-9A-Za-z.]*", line), line
+
+
+def test_the_log_formats_tables_list_every_format_in_reading_order() -> None:
+    """Both tables list every format in FORMATS order: a folder holding several is read in the first."""
+    for heading in ("Log formats", "Log formats in detail"):
+        assert list(doc_table(heading)) == list(FORMATS), heading
 
 
 def test_report_example_has_this_version() -> None:

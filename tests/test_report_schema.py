@@ -5,12 +5,17 @@ from __future__ import annotations
 
 import copy
 import json
+from dataclasses import fields
 from pathlib import Path
 from typing import Any
 
 import pytest
 from jsonschema import Draft202012Validator
 
+from drift.config import FIELDS, RunSettings
+from drift.convergence import TrendState
+from drift.gate import Verdict
+from drift.layouts import FORMATS
 from drift.render.report import SCHEMA
 from tests.conftest import REPORT_SCHEMA, ROOT, RunAction, checked_report, decaying, report_problems, write_store
 
@@ -80,3 +85,17 @@ def test_error_and_skip_runs_follow_it(run_action: RunAction, workspace: Path) -
     write_store(workspace / "short", [decaying(3)])
     result = run_action(path="bad\nshort")
     assert {run["verdict"] for run in result.report["runs"]} == {"error", "skip"}
+
+
+def test_the_schema_s_fixed_sets_are_the_code_s() -> None:
+    """The schema's enums are a second copy of sets the code defines: held equal here."""
+    defs = REPORT_SCHEMA["$defs"]
+    choices = {field.name: set(field.choices) for field in FIELDS}
+    thresholds = defs["thresholds"]["properties"]
+    assert set(defs["verdict"]["enum"]) == {verdict.value for verdict in Verdict}
+    assert set(defs["format"]["enum"]) == {*FORMATS, "mlflow-server", None}
+    assert set(defs["metrics"]["properties"]["trend_state"]["enum"]) == {state.value for state in TrendState} | {None}
+    assert set(REPORT_SCHEMA["properties"]["fail_on"]["enum"]) == choices["fail-on"]
+    assert set(thresholds["spike_method"]["enum"]) == choices["spike-method"]
+    assert set(thresholds["original_checks"]["enum"]) == choices["original-checks"]
+    assert defs["thresholds"]["required"] == [f.name for f in fields(RunSettings)]
