@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import re
+import tomllib
 
 import yaml
 
@@ -85,6 +86,18 @@ def test_requirements_are_pinned() -> None:
         for line in (ROOT / name).read_text().splitlines():
             if line and not line.startswith(("#", "-r")):
                 assert re.fullmatch(r"[A-Za-z0-9_.-]+==[0-9][0-9A-Za-z.]*", line), line
+
+
+def test_an_installed_command_depends_on_every_runtime_requirement() -> None:
+    # The image and `pip install -r requirements.txt` read requirements.txt; `pip install .` reads
+    # pyproject.toml: a runtime package missing from either leaves one way of installing broken.
+    pinned = {
+        line.split("==")[0].lower()
+        for line in (ROOT / "requirements.txt").read_text().splitlines()
+        if line and not line.startswith("#")
+    }
+    declared = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["dependencies"]
+    assert {re.split(r"[<>=!~ ;\[]", item)[0].lower() for item in declared} == pinned
 
 
 def test_the_log_formats_tables_list_every_format_in_reading_order() -> None:
