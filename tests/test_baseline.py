@@ -10,8 +10,8 @@ from pathlib import Path
 from hypothesis import given
 from hypothesis import strategies as st
 
-from drift.config import RunSettings
-from drift.gate import Reference, Verdict, compare, judge
+from drift.config import Limit, RunSettings
+from drift.gate import Check, Reference, Verdict, compare, judge
 from tests.conftest import RunAction, decaying, write_store
 from tests.test_units import _curve
 
@@ -145,13 +145,13 @@ finite = st.floats(min_value=-1e6, max_value=1e6, allow_nan=False)
 def test_the_final_loss_limit_is_the_baseline_plus_the_allowance(
     base: float, shift: float, allowed: float, relative: bool
 ) -> None:
-    settings = RunSettings(max_final_loss_increase=f"{allowed!r}%" if relative else repr(allowed))
+    settings = RunSettings(max_final_loss_increase=Limit.parse(f"{allowed!r}%" if relative else repr(allowed)))
     values = [10.0 - 0.1 * s for s in range(40)]
     values[-1] = base + shift
     run = judge("r", _curve(values), settings)
     ref = Reference("r", "test", base, None, None, None)
     compared = compare(run, ref)
-    (check,) = [c for c in compared.checks if c.metric == "final_loss_vs_baseline"]
+    (check,) = [c for c in compared.checks if c.check is Check.FINAL_LOSS_VS_BASELINE]
     room = abs(base) * allowed / 100 if relative else allowed
     assert check.threshold == base + room
     assert check.passed == (base + shift <= base + room)

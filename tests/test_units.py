@@ -13,7 +13,7 @@ import pytest
 from drift import app, ghactions
 from drift.app import Runtime, run
 from drift.cli import main as cli_main
-from drift.config import RunSettings, build_settings
+from drift.config import FailOn, RunSettings, build_settings
 from drift.curve import Curve
 from drift.errors import ConfigError
 from drift.gate import Verdict, decide, judge
@@ -151,7 +151,7 @@ def test_sparkline() -> None:
 def test_summary_stays_under_the_limit_and_says_what_it_left_out() -> None:
     curve = _curve([5.0 - 0.1 * i + (0.5 if i % 3 == 0 else 0.0) for i in range(600)])
     runs = [judge(f"runs/r{i:05d}-" + "x" * 80, curve, RunSettings()) for i in range(6000)]
-    outcome = decide(runs, "warn")
+    outcome = decide(runs, FailOn.WARN)
     text = render_summary(outcome, "report.json")
     assert len(text.encode()) < 1024 * 1024
     assert "left out of the table" in text and "Every run is in <code>report\\.json</code>" in text
