@@ -3,6 +3,13 @@
 One registry (``FIELDS``) drives the action inputs, the YAML config file, the command-line flags
 and the README table; meta-tests keep ``action.yml`` and the README in step with it.
 
+To follow one input, say ``max-final-loss-increase``: its ``Field`` below names it, gives its kind
+(``Kind.LIMIT``), default, bounds and scope; ``parse_value`` parses and validates it once, by its
+kind, into its type (a ``Limit``, None for off); ``build_settings`` applies the precedence; the
+value lands on ``Settings`` or, for a per-run setting, ``RunSettings`` under the same name in
+snake case (``max_final_loss_increase``), where the gate and the renderers read it. A check says
+which input limits it (``drift.gate.Check.setting``).
+
 Precedence, lowest first: built-in default, the config file's top level, the file's per-run
 ``overrides`` whose glob matches the run's name (in file order), then a non-empty workflow
 input or command-line flag.
