@@ -36,7 +36,7 @@ REAL_LOGS = ROOT.parent / "shared" / "real-logs"  # public data: beside the chec
 from drift.config import RunSettings, SpikeMethod  # noqa: E402
 from drift.curve import Curve  # noqa: E402
 from drift.discovery import discover  # noqa: E402
-from drift.gate import EventKind, judge  # noqa: E402
+from drift.gate import Check, EventKind, judge  # noqa: E402
 from drift.readers import read  # noqa: E402
 from drift.readers.common import ReadSpec  # noqa: E402
 from drift.robust import heights  # noqa: E402
@@ -246,7 +246,7 @@ def main() -> int:
     per_family_recall: dict[str, dict[str, float]] = defaultdict(dict)
     per_family_material: dict[str, dict[str, float]] = defaultdict(dict)
     material_counts: dict[str, int] = {}
-    threshold_alarms: Counter[str] = Counter()
+    threshold_alarms: Counter[Check] = Counter()
     by_band: dict[tuple[str, tuple[float, float]], list[bool]] = defaultdict(list)
     real_notes: list[str] = []
     for name, settings in DETECTORS.items():
@@ -412,7 +412,7 @@ def main() -> int:
     for name, values in logged_curves():
         print(f"| real log {name} ({values.size} points) | {tail_ratio(values):.2f} |")
     print(f"\nOther thresholds on the {len(healthy)} healthy 1,000-step runs (robust detector, default thresholds):")
-    for metric in ("improvement", "instability_events"):
+    for metric in (Check.IMPROVEMENT, Check.INSTABILITY_EVENTS):
         print(f"- {metric}: fails on {threshold_alarms[metric] / len(healthy):.1%} of healthy runs")
 
     for name in ("seed (the original probe)", "robust (defaults)"):
