@@ -293,11 +293,12 @@ def main() -> int:
         real_events = real_found = real_labels = 0
         for run in real:
             result = judge("r", curve_of(run.values), replace(settings, min_steps=10))
-            real_events += len(result.steps_of(EventKind.SPIKE)) if not run.labels else 0
-            if name == "robust (defaults)" and result.steps_of(EventKind.SPIKE) and not run.labels:
-                real_notes.append(f"{run.family[5:]}: events at points {list(result.steps_of(EventKind.SPIKE))}")
+            spike_steps = result.steps_of(EventKind.SPIKE)
+            real_events += len(spike_steps) if not run.labels else 0
+            if name == "robust (defaults)" and spike_steps and not run.labels:
+                real_notes.append(f"{run.family[5:]}: events at points {list(spike_steps)}")
             real_labels += len(run.labels)
-            hit = set(result.steps_of(EventKind.SPIKE))
+            hit = set(spike_steps)
             real_found += sum(found(hit, [label]) for label in run.labels)
         for family in FAMILIES:
             per_family[name][family] = by_family_event[family] / args.runs
