@@ -598,12 +598,12 @@ class Settings:
     forced: tuple[tuple[str, Value], ...]  # run-field values given as inputs; beat every override
 
     def for_run(self, name: str) -> RunSettings:
-        values = dict(self.base)
+        values: dict[str, Any] = dict(self.base)  # each of the type its field's kind parses to
         for pattern, changes in self.overrides:
             if fnmatch.fnmatchcase(name, pattern):
                 values.update(changes)
         values.update(self.forced)
-        return RunSettings(**{key.replace("-", "_"): value for key, value in values.items()})  # type: ignore[arg-type]
+        return RunSettings(**{key.replace("-", "_"): value for key, value in values.items()})
 
 
 def _int_or_none(value: Value | None) -> int | None:
