@@ -453,6 +453,18 @@ class ConfigTarget:
             value = getattr(run, name)
             if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
                 raise Violation("a numeric setting is not a finite number", short((name, value)))
+        from drift.config import FailOn, IfNoLogs, Limit, SpikeMethod
+
+        limits = (run.max_final_loss_increase, run.max_smoothness_drop, run.max_new_instability_events)
+        typed = (
+            isinstance(run.spike_method, SpikeMethod)
+            and isinstance(run.original_checks, bool)
+            and all(limit is None or isinstance(limit, Limit) for limit in limits)
+            and isinstance(settings.fail_on, FailOn)
+            and isinstance(settings.if_no_logs, IfNoLogs)
+        )
+        if not typed:
+            raise Violation("a setting was not parsed to its type", short((run, settings.fail_on)))
 
 
 # --- workflow commands ------------------------------------------------------------------------
