@@ -480,6 +480,8 @@ def _text(field: Field, raw: Any, where: str) -> str:
 
 def _choice(field: Field, raw: Any, where: str) -> str | bool:
     """The choice itself: an enum's member when the choices are one, a bool for a SWITCH."""
+    if isinstance(raw, bool) and field.choices == SWITCH:
+        return raw  # a config file's `original-checks: true` is a YAML boolean, not the text "true"
     wanted = raw.strip().lower() if isinstance(raw, str) else None
     picked = next((choice for choice in field.choices if choice == wanted), None)
     if picked is None:

@@ -164,6 +164,16 @@ def test_settings_hold_typed_values(tmp_path: Path) -> None:
     assert other.max_new_instability_events == DEFAULTS["max-new-instability-events"] == Limit(0.0, False, "0")
 
 
+def test_a_config_file_sets_a_switch_with_a_yaml_boolean(tmp_path: Path) -> None:
+    (tmp_path / "c.yml").write_text("original-checks: true\noverrides:\n  'runs/*': {original-checks: no}\n")
+    settings = build_settings({"config": "c.yml", "path": "x"}, tmp_path)
+    assert settings.for_run("other").original_checks is True
+    assert settings.for_run("runs/a").original_checks is False
+    (tmp_path / "c.yml").write_text("original-checks: 1\n")
+    with pytest.raises(ConfigError, match="original-checks must be one of false, true, got 1"):
+        build_settings({"config": "c.yml", "path": "x"}, tmp_path)
+
+
 def test_require_baseline_needs_a_baseline(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="require-baseline is true but baseline is empty"):
         build_settings({"path": "x", "require-baseline": "true"}, tmp_path)
