@@ -283,7 +283,6 @@ def _scan(lib: ctypes.CDLL, buffer: bytearray, size: int, key: _Keys) -> _Scan:
                 out_steps.ctypes.data, out_values.ctypes.data, out_at.ctypes.data, points,
                 out_deferred.ctypes.data, deferred_rows, res.ctypes.data,
             ),
-            native.SCAN_ARGUMENTS,
         )  # fmt: skip
         k, d = int(res[_R_POINTS]), int(res[_R_DEFERRED])
         last = stop != _SCAN_FULL  # else the next call writes over the arrays: keep copies

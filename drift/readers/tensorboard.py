@@ -264,27 +264,9 @@ def _fill(handle: io.FileIO, view: memoryview) -> int:
 # ---- the compiled scanner ---------------------------------------------------------------------
 
 
-@functools.cache
 def _native_function() -> ctypes._NamedFuncPointer | None:
     """drift_tfevents_scan, or None when the library is not built (or was built without it)."""
-    lib = native.load()
-    if lib is None:
-        return None
-    try:
-        function: ctypes._NamedFuncPointer = lib.drift_tfevents_scan
-    except AttributeError:
-        return None
-    i64, ptr = ctypes.c_int64, ctypes.c_void_p
-    function.restype = i64
-    function.argtypes = [ptr, i64, i64, i64, i64, ptr, ptr, ptr, ptr, ptr, i64, ptr, ptr, i64, ptr, i64]
-    return function
-
-
-# drift_tfevents_scan's parameters, in order; its contract errors name them.
-_ARGUMENTS = (
-    "buf", "start", "size", "avail", "record_base", "res", "recs", "steps", "values", "tag_ids", "cap",
-    "tag_start", "tag_len", "tag_cap", "slots", "n_slots",
-)  # fmt: skip
+    return native.function("drift_tfevents_scan")
 
 
 class RecordTooLarge(Exception):
@@ -320,7 +302,6 @@ class _Native:
                     self.recs.size, self.tag_start.ctypes.data, self.tag_len.ctypes.data, self.tag_start.size,
                     self.slots.ctypes.data, self.slots.size,
                 ),
-                _ARGUMENTS,
             )  # fmt: skip
             if stop != STOP_FULL or res[_R_RECORDS]:
                 break

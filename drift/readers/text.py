@@ -409,7 +409,6 @@ class _Native:
                     *(kinds.ctypes.data, flags.ctypes.data, spans.ctypes.data, values.ctypes.data),
                     *(steps.ctypes.data, cap, res.ctypes.data),
                 ),
-                native.TEXT_SCAN_ARGUMENTS,
             )
             parts.append(
                 (

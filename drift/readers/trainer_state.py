@@ -46,10 +46,6 @@ _FIX_SHAPE = "point paths at a Hugging Face Trainer output folder, whose trainer
 _JD_OK = 0
 _POINTS, _DEFERRED, _IGNORED, _HAS_GLOBAL_STEP, _GLOBAL_STEP, _KEY_BYTES, _COUNTS = range(7)
 # drift_jsondoc_scan's parameters, in order; its contract errors name them.
-_ARGUMENTS = (
-    "buf", "len", "metric", "metric_len", "steps", "values", "entries", "capacity", "deferred",
-    "deferred_capacity", "keys", "keys_capacity", "counts",
-)  # fmt: skip
 _MAX_DEFERRED = 1 << 16  # entries handed back one by one; past that, json.loads reads the document
 _KEY_BUFFER = 1 << 16
 
@@ -152,18 +148,7 @@ def read_trainer_state(files: Sequence[LogFile], spec: ReadSpec, *, fast: bool =
 
 def _library() -> ctypes.CDLL | None:
     """The compiled scanner with this reader's entry point, or None (not built, or built before it)."""
-    lib = native.load()
-    if lib is None:
-        return None
-    try:
-        scan = lib.drift_jsondoc_scan
-    except AttributeError:
-        return None
-    if scan.argtypes is None:
-        i64, ptr = ctypes.c_int64, ctypes.c_void_p
-        scan.restype = ctypes.c_int
-        scan.argtypes = [ptr, i64, ctypes.c_char_p, i64, ptr, ptr, ptr, i64, ptr, i64, ptr, i64, ptr]
-    return lib
+    return native.load() if native.function("drift_jsondoc_scan") is not None else None
 
 
 def _load(path: Path) -> Bytes:
@@ -208,7 +193,7 @@ def _scan(lib: ctypes.CDLL, data: Bytes, metric: str, *, collect: bool = False) 
         steps.ctypes.data, values.ctypes.data, entries.ctypes.data, capacity,
         deferred.ctypes.data, _MAX_DEFERRED, keys, _KEY_BUFFER if collect else 0, counts.ctypes.data,
     )  # fmt: skip
-    if native.check("drift_jsondoc_scan", status, _ARGUMENTS) != _JD_OK:
+    if native.check("drift_jsondoc_scan", status) != _JD_OK:
         return None
     n = int(counts[_POINTS])
     history = _History(
