@@ -33,7 +33,7 @@ from drift import native
 from drift.errors import LogError
 from drift.readers import jsonl, tensorboard, trainer_state
 from drift.readers.common import LogFile, ReadSpec
-from drift.readers.dlm import read_dlm
+from drift.readers.jsonl import read_dlm
 from drift.readers.trainer_state import read_trainer_state
 from tests.fuzz.native.seeds import KEY_BUFFER, add_key_reproducer, dlm_line
 
@@ -287,7 +287,7 @@ libc = ctypes.CDLL(None)
 libc.strtod.restype = ctypes.c_double
 libc.strtod.argtypes = [ctypes.c_char_p, ctypes.c_void_p]
 from drift.readers.common import LogFile, ReadSpec
-from drift.readers.dlm import read_dlm
+from drift.readers.jsonl import read_dlm
 from drift.readers.trainer_state import read_trainer_state
 folder = Path(sys.argv[1])
 jsonl = read_dlm([LogFile(folder / "train.jsonl", "train.jsonl")], fast=True)

@@ -24,7 +24,7 @@ from drift.gate import RunResult, judge
 from drift.metrics import Metrics, compute_metrics, sample_indices, spike_mask
 from drift.readers import dlm
 from drift.readers.common import LogFile
-from drift.readers.dlm import read_dlm
+from drift.readers.jsonl import read_dlm
 from tests import seed_reference as ref
 from tests.conftest import dlm_fixture
 

@@ -109,8 +109,7 @@ TEXT = Library(
             "drift_text_scan",  # textscan.cc: console-log lines through RE2
             _I64,
             _params(
-                "handle buf len start limit step_group value_group head_group kinds flags spans values "
-                "steps cap res",
+                "handle buf len start limit step_group value_group head_group kinds flags spans values steps cap res",
                 *(_PTR, _TEXT, _I64, _I64, _I64, _I64, _I64, _I64, _PTR, _PTR, _PTR, _PTR, _PTR, _I64, _PTR),
             ),
         ),

@@ -31,12 +31,11 @@ import numpy as np
 import numpy.typing as npt
 
 from drift import native
-from drift.curve import Curve, FloatArray, IntArray, LineArray
+from drift.curve import Curve, FloatArray, IntArray
 from drift.errors import LogError
-from drift.readers.common import LogFile, Points, ReadSpec, finish, record_point
+from drift.readers.common import FIELDS_SHOWN, LogFile, Points, ReadSpec, finish, narrow, reading, record_point
 
 FORMAT = "trainer-state"
-FIELDS_SHOWN = 50  # the gate lists every name in its hint; a hostile file may hold thousands
 
 _CHECKPOINT = re.compile(r"checkpoint-([0-9]+)")
 _FIX_JSON = "let the Trainer write it again (trainer.save_state()) or point paths at an intact checkpoint-N folder"
@@ -101,10 +100,8 @@ def read_trainer_state(files: Sequence[LogFile], spec: ReadSpec, *, fast: bool =
     best: tuple[_Rank, LogFile, _History] | None = None
     damaged: list[tuple[_Rank, LogFile, _Damage]] = []
     for index, log in enumerate(files):
-        try:
+        with reading(log):
             data = _load(log.path)
-        except OSError as exc:
-            raise LogError(f"failed to read {log.display}: {exc.strerror or exc}", file=log.display) from None
         got = _read_document(data, spec.metric, lib)
         del data  # before the next file's buffer is made
         folder = _CHECKPOINT.fullmatch(log.path.parent.name)
@@ -136,10 +133,8 @@ def read_trainer_state(files: Sequence[LogFile], spec: ReadSpec, *, fast: bool =
         what = "not valid JSON" if damage.syntax else "not a trainer_state.json"
         notes.append(f"{damage.where(log.display)}: {what} ({damage.reason}); read {chosen.display} instead")
         points.damaged(log.display, None)
-    lines: LineArray = history.entries
-    if history.entries.size and int(history.entries[-1]) < 2**31 - 1:
-        lines = history.entries.astype(np.int32)  # halves the column's memory, as the JSON-lines reader does
-    points.add(0, history.steps, history.values, lines)
+    largest = int(history.entries[-1]) if history.entries.size else 0
+    points.add(0, history.steps, history.values, narrow(history.entries, largest))
     points.ignored = history.ignored
     points.oversized = history.oversized
     points.fields_seen = history.fields
