@@ -421,7 +421,7 @@ def _value(value: float) -> float | str:
 def _curve_record(curve: Any) -> dict[str, Any]:
     steps, values = curve.steps.tolist(), curve.values.tolist()
     if len(steps) <= EXPECTED_FULL:
-        return {"steps": steps, "values": [_value(v) for v in values]}
+        return {"curve": [[s, _value(v)] for s, v in zip(steps, values, strict=True)]}
     digest = hashlib.sha256(curve.steps.astype("<i8").tobytes() + curve.values.astype("<f8").tobytes())
     return {
         "sha256": digest.hexdigest(),
@@ -469,7 +469,10 @@ def _expected_file(log: str) -> Path:
 
 
 def _dump(data: dict[str, Any]) -> str:
-    return json.dumps(data, indent=1, ensure_ascii=False, allow_nan=False) + "\n"
+    """Indented JSON with one ``[step, value]`` point per line, so a diff shows the points that changed."""
+    text = json.dumps(data, indent=1, ensure_ascii=False, allow_nan=False)
+    # json.dumps spreads each point over four lines; fold them back into one.
+    return re.sub(r"\[\n\s*(\S+),\n\s*(\S+)\n\s*\]", r"[\1, \2]", text) + "\n"
 
 
 @pytest.mark.parametrize("log", real_params(real_log_folders(), "real-logs"), ids=str)
@@ -504,4 +507,6 @@ def test_the_expected_outputs_pin_real_curves() -> None:
         assert data["runs"], log
         for run in data["runs"]:
             assert "error" not in run and run["points"] > 0, (log, run)
-            assert len(run["steps"]) == len(run["values"]) == run["points"], (log, run["run"])
+            assert len(run["curve"]) == run["points"], (log, run["run"])
+            steps = [point[0] for point in run["curve"]]
+            assert steps == sorted(set(steps)), (log, run["run"])
