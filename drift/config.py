@@ -20,7 +20,6 @@ from __future__ import annotations
 import fnmatch
 import math
 import re
-import urllib.parse
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from difflib import get_close_matches
@@ -29,6 +28,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from drift.errors import ConfigError
+from drift.httpclient import UrlProblem, url_problem
 from drift.layouts import FORMATS
 
 if TYPE_CHECKING:
@@ -697,23 +697,15 @@ def _mlflow_selection(given: Mapping[str, Value], origin: str) -> MlflowSelectio
 
 def _uri_problem(uri: str) -> str | None:
     """Why ``uri`` cannot address a tracking server's REST API, or None."""
-    if not (uri.isascii() and uri.isprintable()) or " " in uri:
-        return "holds characters a URL cannot"
-    try:
-        parts = urllib.parse.urlsplit(uri)
-        _ = parts.port  # raises ValueError for a malformed port
-    except ValueError:
-        return "is not a valid URL"
-    if parts.scheme not in ("http", "https") or not parts.hostname:
+    problem = url_problem(uri)
+    if problem is UrlProblem.SCHEME:
         return "must be the tracking server's http(s) address (a file store or databricks URI is not a server)"
-    if parts.username is not None or parts.password is not None:
+    if problem is UrlProblem.CREDENTIALS:
         return (
             "must not hold credentials; set MLFLOW_TRACKING_TOKEN, or MLFLOW_TRACKING_USERNAME and "
             "MLFLOW_TRACKING_PASSWORD, in the step's env from secrets"
         )
-    if parts.query or parts.fragment:
-        return "must not hold a query or a fragment"
-    return None
+    return None if problem is None else problem.value
 
 
 def load_config_file(

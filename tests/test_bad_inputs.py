@@ -15,6 +15,7 @@ import pytest
 
 from drift import discovery
 from drift.app import Runtime, run
+from drift.runner import RunnerEnv
 from tests.conftest import RunAction, action_defaults, decaying, doc_section, step_line, write_store
 
 
@@ -158,7 +159,7 @@ def test_a_path_matching_more_than_the_cap_reads_the_first(
     out = tmp_path / "out"
     stdout = io.StringIO()
     inputs = {**action_defaults(), "path": "runs/*"}
-    code = run(inputs, Runtime(stdout, workspace, out, tmp_path / "summary"))
+    code = run(inputs, Runtime(stdout, RunnerEnv(workspace, out, tmp_path / "summary")))
     assert code == 0
     summary = (tmp_path / "summary").read_text()
     assert "&#x27;runs/\\*&#x27; matched 60 paths; only the first 50 were read" in summary
@@ -185,7 +186,9 @@ def test_an_unreadable_file(monkeypatch: pytest.MonkeyPatch, workspace: Path, tm
 
     monkeypatch.setattr(Path, "open", open_)
     stdout = io.StringIO()
-    code = run({**action_defaults(), "path": "runs/*"}, Runtime(stdout, workspace, tmp_path / "o", tmp_path / "s"))
+    code = run(
+        {**action_defaults(), "path": "runs/*"}, Runtime(stdout, RunnerEnv(workspace, tmp_path / "o", tmp_path / "s"))
+    )
     assert code == 1
     assert f"failed to read runs/a/logs/{locked.name}: Permission denied" in stdout.getvalue()
     assert "runs/b: PASS" in stdout.getvalue()

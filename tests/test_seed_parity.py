@@ -22,9 +22,9 @@ from drift.errors import LogError
 from drift.evaluate import evaluate
 from drift.gate import RunResult, judge
 from drift.metrics import Metrics, compute_metrics, sample_indices, spike_mask
-from drift.readers import dlm
+from drift.readers import jsonl
 from drift.readers.common import LogFile
-from drift.readers.dlm import read_dlm
+from drift.readers.jsonl import read_dlm
 from drift.render.messages import message as message_of
 from tests import seed_reference as ref
 from tests.conftest import dlm_fixture
@@ -541,9 +541,9 @@ INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
 
 def small_chunks(size: int | None) -> contextlib.AbstractContextManager[object]:
     """Make the reader stream in tiny chunks, so that chunk edges fall everywhere in small files."""
-    if size is None or not hasattr(dlm, "CHUNK_BYTES"):
+    if size is None:
         return contextlib.nullcontext()
-    return mock.patch.object(dlm, "CHUNK_BYTES", size)
+    return mock.patch.object(jsonl, "CHUNK_BYTES", size)
 
 
 def write_logs(folder: Path, texts: list[str]) -> list[LogFile]:

@@ -18,6 +18,7 @@ from drift.gate import Verdict, decide, judge
 from drift.metrics import compute_metrics, sample_indices
 from drift.render.chart import mermaid, sparkline
 from drift.render.summary import render_summary
+from drift.runner import RunnerEnv
 from tests.conftest import decaying, read_report, workflow_commands, write_store
 
 
@@ -121,7 +122,7 @@ def test_internal_error_is_one_clear_annotation(tmp_path: Path, monkeypatch: pyt
 
     monkeypatch.setattr(app, "evaluate", boom)
     out = io.StringIO()
-    code = run({"path": "x"}, Runtime(out, tmp_path))
+    code = run({"path": "x"}, Runtime(out, RunnerEnv(tmp_path)))
     assert code == app.EXIT_INTERNAL
     commands = workflow_commands(out.getvalue())
     # the reading group is closed, the traceback goes in its own inert group, then one error
@@ -134,7 +135,10 @@ def test_unwritable_report_keeps_summary_and_outputs(tmp_path: Path) -> None:
     write_store(tmp_path / "run", [decaying()])
     (tmp_path / "blocked").write_text("a file, not a folder")
     summary, output = tmp_path / "summary", tmp_path / "output"
-    code = run({"path": "run", "report-path": "blocked/report.json"}, Runtime(io.StringIO(), tmp_path, output, summary))
+    code = run(
+        {"path": "run", "report-path": "blocked/report.json"},
+        Runtime(io.StringIO(), RunnerEnv(tmp_path, output, summary)),
+    )
     assert code == app.EXIT_USAGE
     assert "PASS" in summary.read_text() and "verdict<<" in output.read_text()
 

@@ -119,7 +119,7 @@ def _reference(fmt: str, files: Sequence[LogFile], spec: ReadSpec) -> Curve:
         return read_wandb(files, spec)
     from drift.readers.mlflowstore import read_mlflow
 
-    return read_mlflow(files, spec, [f.key for f in files], fast=False)
+    return read_mlflow(files, spec, fast=False)
 
 
 Reading = Curve | tuple[str, str, str | None, int | None]
@@ -810,6 +810,7 @@ class EndToEndTarget:
 
     def check(self, case: Case, scratch: Path) -> None:
         from drift.app import Runtime, run
+        from drift.runner import RunnerEnv
 
         workspace = scratch / "ws"
         if workspace.exists() or workspace.is_symlink():
@@ -820,7 +821,7 @@ class EndToEndTarget:
         output.write_bytes(b"")
         summary.write_bytes(b"")
         out = io.StringIO()
-        code = run(case["inputs"], Runtime(out, workspace, output, summary))
+        code = run(case["inputs"], Runtime(out, RunnerEnv(workspace, output, summary)))
         stdout = out.getvalue()
         if code == 3:
             frames = [m for m in _FRAME.findall(stdout) if "/drift/" in m[0]]
