@@ -34,10 +34,10 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 REAL_LOGS = ROOT.parent / "shared" / "real-logs"  # public data: beside the checkout, never in it
 
-from drift.config import RunSettings  # noqa: E402
+from drift.config import RunSettings, SpikeMethod  # noqa: E402
 from drift.curve import Curve  # noqa: E402
 from drift.discovery import discover  # noqa: E402
-from drift.gate import judge  # noqa: E402
+from drift.gate import Check, EventKind, judge  # noqa: E402
 from drift.readers import read  # noqa: E402
 from drift.readers.common import ReadSpec  # noqa: E402
 from drift.robust import heights, warmup  # noqa: E402
@@ -179,16 +179,16 @@ def logged_curves() -> list[tuple[str, np.ndarray]]:  # type: ignore[type-arg]
 
 
 DETECTORS = {
-    "seed (the original probe)": RunSettings(spike_method="seed"),
-    "seed, spike-sigma 6": RunSettings(spike_method="seed", spike_sigma=6.0),
-    "robust, robust-sigma 4": RunSettings(spike_method="robust", robust_sigma=4.0),
-    "robust, min-spike-rise 0 (no materiality)": RunSettings(spike_method="robust", min_spike_rise=0.0),
-    "robust, min-spike-rise 5": RunSettings(spike_method="robust", min_spike_rise=5.0),
-    "robust (defaults)": RunSettings(spike_method="robust"),
-    "robust, min-spike-rise 15": RunSettings(spike_method="robust", min_spike_rise=15.0),
-    "robust, robust-sigma 4.5": RunSettings(spike_method="robust", robust_sigma=4.5),
-    "robust, robust-sigma 5": RunSettings(spike_method="robust", robust_sigma=5.0),
-    "robust, robust-sigma 6": RunSettings(spike_method="robust", robust_sigma=6.0),
+    "seed (the original probe)": RunSettings(spike_method=SpikeMethod.SEED),
+    "seed, spike-sigma 6": RunSettings(spike_method=SpikeMethod.SEED, spike_sigma=6.0),
+    "robust, robust-sigma 4": RunSettings(spike_method=SpikeMethod.ROBUST, robust_sigma=4.0),
+    "robust, min-spike-rise 0 (no materiality)": RunSettings(spike_method=SpikeMethod.ROBUST, min_spike_rise=0.0),
+    "robust, min-spike-rise 5": RunSettings(spike_method=SpikeMethod.ROBUST, min_spike_rise=5.0),
+    "robust (defaults)": RunSettings(spike_method=SpikeMethod.ROBUST),
+    "robust, min-spike-rise 15": RunSettings(spike_method=SpikeMethod.ROBUST, min_spike_rise=15.0),
+    "robust, robust-sigma 4.5": RunSettings(spike_method=SpikeMethod.ROBUST, robust_sigma=4.5),
+    "robust, robust-sigma 5": RunSettings(spike_method=SpikeMethod.ROBUST, robust_sigma=5.0),
+    "robust, robust-sigma 6": RunSettings(spike_method=SpikeMethod.ROBUST, robust_sigma=6.0),
 }
 
 
@@ -239,10 +239,10 @@ def frontier(runs: int) -> None:
         for sigma in FRONTIER_SIGMAS:
             for rise in FRONTIER_RISES:
                 settings = RunSettings(robust_sigma=sigma, min_spike_rise=rise)
-                alarms = sum(bool(judge("r", c, settings).spike_steps) for c in healthy)
+                alarms = sum(bool(judge("r", c, settings).steps_of(EventKind.SPIKE)) for c in healthy)
                 hits = {"spike": [], "multi-spike": []}  # type: dict[str, list[bool]]
                 for run, c in zip(spiky, curves, strict=True):
-                    hits[run.kind].append(found(set(judge("r", c, settings).spike_steps), run.labels))
+                    hits[run.kind].append(found(set(judge("r", c, settings).steps_of(EventKind.SPIKE)), run.labels))
                 every = hits["spike"] + hits["multi-spike"]
                 print(
                     f"| {family} | {sigma:g} | {rise:g}% | {alarms / runs:.1%} | {sum(every) / len(every):.1%} "
@@ -335,7 +335,7 @@ def main() -> int:
     per_family_recall: dict[str, dict[str, float]] = defaultdict(dict)
     per_family_material: dict[str, dict[str, float]] = defaultdict(dict)
     material_counts: dict[str, int] = {}
-    threshold_alarms: Counter[str] = Counter()
+    threshold_alarms: Counter[Check] = Counter()
     by_band: dict[tuple[str, tuple[float, float]], list[bool]] = defaultdict(list)
     real_notes: list[str] = []
     for name, settings in DETECTORS.items():
@@ -346,7 +346,7 @@ def main() -> int:
         by_family_event: Counter[str] = Counter()
         for run in healthy + long_runs:
             result = judged[id(run)]
-            spikes = len(result.spike_steps)
+            spikes = len(result.steps_of(EventKind.SPIKE))
             events += spikes
             steps += run.values.size
             if run.values.size == 1000:
@@ -355,7 +355,7 @@ def main() -> int:
                 by_family_event[run.family] += spikes > 0
                 if name == "robust (defaults)":
                     for check in result.failed:
-                        threshold_alarms[check.metric] += 1
+                        threshold_alarms[check.check] += 1
                     band = next(b for b in NOISE_BANDS if run.noise_share < b[1])
                     by_band[(run.family, band)].append(spikes > 0)
         recall: dict[float, list[bool]] = defaultdict(list)
@@ -363,7 +363,7 @@ def main() -> int:
         recall_material: dict[str, list[bool]] = defaultdict(list)
         for run in spiky:
             result = judged[id(run)]
-            hit = found(set(result.spike_steps), run.labels)  # steps are point indices here
+            hit = found(set(result.steps_of(EventKind.SPIKE)), run.labels)  # steps are point indices here
             recall[run.size].append(hit)
             if run.size == 5.0:
                 recall_5x[run.family].append(hit)
@@ -382,11 +382,12 @@ def main() -> int:
         real_events = real_found = real_labels = 0
         for run in real:
             result = judge("r", curve_of(run.values), replace(settings, min_steps=10))
-            real_events += len(result.spike_steps) if not run.labels else 0
-            if name == "robust (defaults)" and result.spike_steps and not run.labels:
-                real_notes.append(f"{run.family[5:]}: events at points {list(result.spike_steps)}")
+            spike_steps = result.steps_of(EventKind.SPIKE)
+            real_events += len(spike_steps) if not run.labels else 0
+            if name == "robust (defaults)" and spike_steps and not run.labels:
+                real_notes.append(f"{run.family[5:]}: events at points {list(spike_steps)}")
             real_labels += len(run.labels)
-            hit = set(result.spike_steps)
+            hit = set(spike_steps)
             real_found += sum(found(hit, [label]) for label in run.labels)
         for family in FAMILIES:
             per_family[name][family] = by_family_event[family] / args.runs
@@ -501,7 +502,7 @@ def main() -> int:
     for name, values in logged_curves():
         print(f"| real log {name} ({values.size} points) | {tail_ratio(values):.2f} |")
     print(f"\nOther thresholds on the {len(healthy)} healthy 1,000-step runs (robust detector, default thresholds):")
-    for metric in ("improvement", "instability_events"):
+    for metric in (Check.IMPROVEMENT, Check.INSTABILITY_EVENTS):
         print(f"- {metric}: fails on {threshold_alarms[metric] / len(healthy):.1%} of healthy runs")
 
     for name in ("seed (the original probe)", "robust (defaults)"):

@@ -36,9 +36,10 @@ sys.path.insert(0, str(ROOT))
 from drift.config import BY_NAME, RunSettings, parse_value  # noqa: E402
 from drift.curve import Curve  # noqa: E402
 from drift.discovery import discover  # noqa: E402
-from drift.gate import RunResult, judge  # noqa: E402
+from drift.gate import EventKind, RunResult, judge  # noqa: E402
 from drift.readers import read  # noqa: E402
 from drift.readers.common import LogFile, ReadSpec  # noqa: E402
+from drift.render.messages import message  # noqa: E402
 from drift.robust import heights, noise_model, relative_rise, rolling_median, warmup  # noqa: E402
 
 DATA = ROOT.parent / "shared" / "real-logs"
@@ -265,7 +266,7 @@ def noise_share(run: RealRun) -> str:
 def found_labels(run: RealRun, result: RunResult) -> tuple[int, int]:
     """(labelled spikes with an event within one logged point, labelled spikes)."""
     steps = curve_of(run).steps
-    events = np.searchsorted(steps, np.asarray(result.spike_steps, dtype=np.int64))
+    events = np.searchsorted(steps, np.asarray(result.steps_of(EventKind.SPIKE), dtype=np.int64))
     hits = 0
     for step in run.spike_steps:
         at = int(np.searchsorted(steps, step))
@@ -290,7 +291,7 @@ def tables(runs: list[RealRun], settings: RunSettings, shown: str) -> None:
         cells = " | ".join(str(table[(name, v)]) for v in verdicts)
         print(f"| {name} | {len(members)} | {cells} | {good}/{len(members)} |")
 
-    checks = sorted({c.metric for _, res in results for c in res.checks})
+    checks = sorted({c.check for _, res in results for c in res.checks})
     print("\nPer check: the share of healthy runs it fails (false failures) and of the runs that must fail it passes")
     print("(misses; a check need not catch every kind, the verdict is what counts):\n")
     fail_groups = ["spiky >=+20%", "diverging", "flat"]
@@ -300,11 +301,11 @@ def tables(runs: list[RealRun], settings: RunSettings, shown: str) -> None:
         row = []
         for name in ["healthy", *fail_groups]:
             members = [res for r, res in results if group(r) == name]
-            judged = [res for res in members if any(c.metric == metric for c in res.checks)]
+            judged = [res for res in members if any(c.check == metric for c in res.checks)]
             if name == "healthy":
-                bad = sum(any(c.metric == metric and not c.passed for c in res.checks) for res in judged)
+                bad = sum(any(c.check == metric and not c.passed for c in res.checks) for res in judged)
             else:
-                bad = sum(any(c.metric == metric and c.passed for c in res.checks) for res in judged)
+                bad = sum(any(c.check == metric and c.passed for c in res.checks) for res in judged)
             row.append(f"{bad}/{len(judged)} ({bad / len(judged):.0%})" if judged else "-")
         print(f"| {metric} | " + " | ".join(row) + " |")
 
@@ -321,10 +322,10 @@ def tables(runs: list[RealRun], settings: RunSettings, shown: str) -> None:
     ]
     print("\nRuns judged against their label:" if wrong else "\nEvery run judged as labelled.")
     for run, res in wrong:
-        print(f"- {run.name} ({group(run)}, {run.kind}): {res.verdict.value.upper()}: {res.message}")
+        print(f"- {run.name} ({group(run)}, {run.kind}): {res.verdict.value.upper()}: {message(res)}")
     for run, res in results:
         if expected(run) == "either":
-            print(f"- borderline {run.name}: {res.verdict.value.upper()}: {res.message}")
+            print(f"- borderline {run.name}: {res.verdict.value.upper()}: {message(res)}")
     print()
 
 
@@ -378,7 +379,7 @@ def main() -> int:
         print("Every run:")
         for run in runs:
             res = judge(run.name, curve_of(run), settings)
-            print(f"- {run.name} [{run.label}, noise {noise_share(run)}]: {res.verdict.value.upper()}: {res.message}")
+            print(f"- {run.name} [{run.label}, noise {noise_share(run)}]: {res.verdict.value.upper()}: {message(res)}")
     return 0
 
 

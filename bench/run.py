@@ -288,7 +288,7 @@ import json, sys, time
 sys.path.insert(0, sys.argv[1])
 from pathlib import Path
 from drift.readers.common import LogFile
-from drift.readers.dlm import read_dlm
+from drift.readers.jsonl import read_dlm
 path = Path(sys.argv[2])
 start = time.perf_counter()
 curve = read_dlm([LogFile(path, path.name)])

@@ -6,7 +6,7 @@ import os
 import tempfile
 import traceback
 from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TextIO
 
@@ -17,28 +17,38 @@ from drift.evaluate import evaluate
 from drift.gate import Outcome
 from drift.ghactions import Annotation, Console, format_outputs
 from drift.httpclient import Transport
-from drift.prcomment import marker, room, target_from_env, upsert, urllib_transport
+from drift.prcomment import room, target_from_env, upsert
 from drift.render.annotations import build_annotations
 from drift.render.outputs import outputs
 from drift.render.report import to_json
 from drift.render.summary import render_summary
 from drift.render.svg import render_svg, svg_filename
 from drift.render.text import md
+from drift.runner import RunnerEnv
 
 EXIT_PASS, EXIT_FAIL, EXIT_USAGE, EXIT_INTERNAL = 0, 1, 2, 3
 
 
 @dataclass(frozen=True)
 class Runtime:
-    """Everything the action touches outside itself; tests pass a StringIO and temp files."""
+    """Everything the action touches outside itself; tests pass a StringIO and a RunnerEnv of temp files."""
 
     stdout: TextIO
-    workspace: Path
-    output_file: Path | None = None  # GITHUB_OUTPUT
-    summary_file: Path | None = None  # GITHUB_STEP_SUMMARY
-    env: Mapping[str, str] = field(default_factory=dict)  # the runner's environment, for the PR comment
-    transport: Transport = urllib_transport  # how the PR comment reaches the REST API
+    env: RunnerEnv  # the runner's environment, read once by the caller
+    transport: Transport = httpclient.urllib_transport  # how the PR comment reaches the REST API
     tracker_transport: Transport = httpclient.urllib_transport  # how the MLflow tracking server is reached
+
+    @property
+    def workspace(self) -> Path:
+        return self.env.workspace
+
+    @property
+    def output_file(self) -> Path | None:
+        return self.env.output_file
+
+    @property
+    def summary_file(self) -> Path | None:
+        return self.env.summary_file
 
 
 def run(inputs: Mapping[str, str], runtime: Runtime) -> int:
@@ -127,12 +137,12 @@ WORKFLOW_RUN_RECIPE = (
 def _comment(outcome: Outcome, settings: Settings, runtime: Runtime, console: Console, report: str | None) -> None:
     """Post or update the pull-request comment. The gate's verdict never depends on it: every
     problem becomes a notice or a warning."""
-    target = target_from_env(runtime.env, settings.github_token, settings.pr_number)
+    # Matrix legs share a job id; the paths they gate usually tell them apart.
+    leg = f"{runtime.env.job} {','.join(settings.paths)}"
+    target = target_from_env(runtime.env, settings.github_token, settings.pr_number, leg)
     if isinstance(target, str):
         console.annotate(Annotation("notice", f"no pull-request comment: {target}", "training-drift: comment"))
         return
-    # Matrix legs share a job id; the paths they gate usually tell them apart.
-    target = replace(target, marker=marker(runtime.env.get("GITHUB_WORKFLOW", ""), _leg(runtime.env, settings)))
     body = render_summary(outcome, report, limit=min(60_000, room(target)))
     result = upsert(target, body, transport=runtime.transport)
     if result.ok:
@@ -144,10 +154,6 @@ def _comment(outcome: Outcome, settings: Settings, runtime: Runtime, console: Co
         console.annotate(
             Annotation("warning", f"pull-request comment failed: {result.message}", "training-drift: comment")
         )
-
-
-def _leg(env: Mapping[str, str], settings: Settings) -> str:
-    return f"{env.get('GITHUB_JOB', '')} {','.join(settings.paths)}"
 
 
 def charts_dir(report_file: Path) -> Path:

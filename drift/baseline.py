@@ -63,7 +63,8 @@ def compare_all(runs: Sequence[RunResult], base: Baseline) -> list[RunResult]:
         if ref is not None:
             out.append(compare(run, ref))
         elif run.metrics is not None:
-            out.append(replace(run, reader_notes=(*run.reader_notes, "no run in the baseline matches this name")))
+            notes = (*run.provenance.notes, "no run in the baseline matches this name")
+            out.append(replace(run, provenance=replace(run.provenance, notes=notes)))
         else:
             out.append(run)
     return out

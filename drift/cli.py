@@ -16,6 +16,7 @@ from drift.evaluate import evaluate
 from drift.render.report import to_json
 from drift.render.summary import render_summary
 from drift.render.table import render_table
+from drift.runner import RunnerEnv
 
 
 def parser() -> argparse.ArgumentParser:
@@ -68,7 +69,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if settings.mlflow is not None:
         from drift.readers.mlflowserver import Access, credentials_from  # noqa: PLC0415 - only when a tracker is named
 
-        tracker = Access(credentials_from(os.environ))
+        tracker = Access(credentials_from(RunnerEnv.from_environ(os.environ, Path.cwd())))
     # A developer may point anywhere on their own machine; only the action confines to the workspace.
     outcome = evaluate(settings, workspace, confine=False, tracker=tracker)
     colour = sys.stdout.isatty() and "NO_COLOR" not in os.environ

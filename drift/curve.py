@@ -45,6 +45,23 @@ class Position:
         return f"{self.file} {self.within}"
 
 
+@dataclass(frozen=True)
+class Provenance:
+    """Where a run's figures came from: what was read, how, and what the reader noticed on the way."""
+
+    files: tuple[str, ...] = ()  # display paths of every file read, in read order
+    format: str = ""  # the reader that read it ("" when nothing was read)
+    metric: str = ""  # the field, column, tag or key read, when not the metric setting itself
+    step: str = ""  # the field or column read as the step (JSON lines, CSV)
+    notes: tuple[str, ...] = ()  # what the reader and discovery decided that a user should know
+    skipped_lines: int = 0
+    first_skipped: Position | None = None
+    irregular_rows: int = 0
+    first_irregular: Position | None = None
+    ignored_records: int = 0
+    fields_seen: tuple[str, ...] = ()
+
+
 @dataclass(frozen=True, eq=False)
 class Curve:
     """Steps ascending and unique; a non-finite loss is kept as +inf, as the seed does."""
@@ -69,6 +86,22 @@ class Curve:
 
     def __len__(self) -> int:
         return int(self.steps.size)
+
+    @property
+    def provenance(self) -> Provenance:
+        return Provenance(
+            self.files,
+            self.format,
+            self.metric_name,
+            self.step_name,
+            self.notes,
+            self.skipped_lines,
+            self.first_skipped,
+            self.irregular_rows,
+            self.first_irregular,
+            self.ignored_records,
+            self.fields_seen,
+        )
 
     def position(self, index: int) -> Position:
         return Position(self.files[int(self.file_index[index])], int(self.line[index]), self.unit)

@@ -12,7 +12,7 @@ import uuid
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import TextIO
+from typing import Literal, TextIO
 
 # Annotation properties the runner understands, in the order @actions/core writes them.
 _ANNOTATION_KEYS = ("title", "file", "line", "endLine", "col", "endColumn")
@@ -39,9 +39,12 @@ def command(name: str, message: str = "", properties: Mapping[str, str | int | N
     return f"{text}::{escape_data(message)}"
 
 
+Level = Literal["error", "warning", "notice"]
+
+
 @dataclass(frozen=True)
 class Annotation:
-    level: str  # "error", "warning" or "notice"
+    level: Level
     message: str
     title: str | None = None
     file: str | None = None

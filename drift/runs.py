@@ -19,6 +19,7 @@ from drift.gate import RunResult, error_result, judge, skip_result
 from drift.layouts import FORMATS
 from drift.readers import read
 from drift.readers.common import ReadSpec
+from drift.render.messages import message
 
 if TYPE_CHECKING:
     from drift.readers.mlflowserver import Access
@@ -50,12 +51,11 @@ def collect(
                 result = error_result(source.name, run_settings, str(exc), files, where)
             else:
                 result = judge(source.name, curve, run_settings)
+        got = result.provenance
         result = replace(
-            result,
-            source_format=result.source_format or source.format,
-            reader_notes=source.notes + result.reader_notes,
+            result, provenance=replace(got, format=got.format or source.format, notes=source.notes + got.notes)
         )
-        progress(f"{source.name}: {result.verdict.value.upper()}: {result.message}")
+        progress(f"{source.name}: {result.verdict.value.upper()}: {message(result)}")
         for shown in files:
             progress(f"    read {shown}")
         results.append(result)
@@ -91,8 +91,9 @@ def collect_tracker(
                 result = error_result(run.name, run_settings, f"MLflow run {run.run_id}: {exc}")
             else:
                 result = judge(run.name, curve, run_settings)
-        result = replace(result, source_format=result.source_format or "mlflow-server")
-        progress(f"{result.name}: {result.verdict.value.upper()}: {result.message}")
+        got = result.provenance
+        result = replace(result, provenance=replace(got, format=got.format or "mlflow-server"))
+        progress(f"{result.name}: {result.verdict.value.upper()}: {message(result)}")
         results.append(result)
     return results, notes
 

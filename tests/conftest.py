@@ -7,19 +7,72 @@ import os
 import re
 import subprocess
 import sys
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
+from jsonschema import Draft202012Validator
+
+import drift.app
+import drift.cli
+from drift.render import report as report_module
 
 ROOT = Path(__file__).resolve().parent.parent
 # Public data (real logs from public repositories) is never copied into the project: it sits in
 # ../shared/ beside the checkout, in CI as in a worktree.
 SHARED = ROOT.parent / "shared"
 REAL_LOGS = SHARED / "real-logs"
+REPORT_SCHEMA = json.loads((ROOT / "drift" / "report.schema.json").read_text(encoding="utf-8"))
+_REPORT_VALIDATOR = Draft202012Validator(REPORT_SCHEMA)
+
+
+def report_problems(report: Any) -> list[str]:
+    """Where a report breaks drift/report.schema.json, one line per problem (none when it follows it)."""
+    errors = sorted(_REPORT_VALIDATOR.iter_errors(report), key=lambda e: [str(p) for p in e.absolute_path])
+    return [f"{'/'.join(str(p) for p in e.absolute_path) or '(top)'}: {e.message[:300]}" for e in errors]
+
+
+def checked_report(report: Any) -> dict[str, Any]:
+    """A report the action wrote, after checking it against the schema it ships: every report a test
+    reads or the action writes in a test passes through here."""
+    problems = report_problems(report)
+    assert not problems, "the report breaks drift/report.schema.json:\n" + "\n".join(problems[:20])
+    return report  # type: ignore[no-any-return]
+
+
+def read_report(path: Path) -> dict[str, Any]:
+    return checked_report(json.loads(path.read_text(encoding="utf-8")))
+
+
+_SCHEMA_BREAKS: list[str] = []
+
+
+def _checking_to_json(*args: Any, **kwargs: Any) -> str:
+    """report.to_json, and the reports it writes held to the schema. A problem is recorded, not
+    raised, so that the action under test behaves exactly as it would; the test then fails."""
+    text = report_module.to_json(*args, **kwargs)
+    _SCHEMA_BREAKS.extend(report_problems(json.loads(text)))
+    return text
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_call(item: pytest.Item) -> Iterator[None]:
+    """Every report the action writes in-process during a test (drift.app.run, the CLI) is
+    validated; run_action and read_report validate the ones written by other processes."""
+    _SCHEMA_BREAKS.clear()
+    saved = drift.app.to_json, drift.cli.to_json
+    drift.app.to_json = drift.cli.to_json = _checking_to_json
+    try:
+        result = yield
+    finally:
+        drift.app.to_json, drift.cli.to_json = saved
+    assert not _SCHEMA_BREAKS, "a report written in this test breaks drift/report.schema.json:\n" + "\n".join(
+        _SCHEMA_BREAKS[:20]
+    )
+    return result
 
 
 def shared(*parts: str) -> Path:
@@ -38,6 +91,60 @@ def real_params(paths: list[Path], what: str) -> list[Any]:
     """Parameters for a test over public files: the files, or, when ../shared/ is missing, one
     parameter whose test fails or skips through ``shared`` (a test is never silently dropped)."""
     return list(paths) or [pytest.param(None, id=f"{what}-missing")]
+
+
+# The user and developer documentation: the meta-tests find their tables wherever they live.
+DOC_FILES = (
+    ROOT / "README.md",
+    ROOT / "CONTRIBUTING.md",
+    ROOT / "tests" / "README.md",
+    *sorted((ROOT / "docs").glob("*.md")),
+)
+
+
+def markdown_sections(text: str) -> list[tuple[int, str, str]]:
+    """(level, heading, body) of every heading outside fenced code; a body runs to the next
+    heading of the same or a higher level."""
+    heads: list[tuple[int, int, str, int]] = []  # (line index, level, title, body start)
+    lines = text.split("\n")
+    fenced = False
+    for i, line in enumerate(lines):
+        if line.lstrip().startswith("```"):
+            fenced = not fenced
+        match = None if fenced else re.match(r"(#{1,6}) (.+)$", line)
+        if match:
+            heads.append((i, len(match.group(1)), match.group(2).strip(), i + 1))
+    sections = []
+    for n, (_, level, title, start) in enumerate(heads):
+        end = next((j for j, lvl, _, _ in heads[n + 1 :] if lvl <= level), len(lines))
+        sections.append((level, title, "\n".join(lines[start:end])))
+    return sections
+
+
+def doc_section(heading: str) -> str:
+    """The body of a heading in the README, CONTRIBUTING.md, tests/README.md or docs/: it must be in
+    exactly one place, so a table that moves is still found and a stale copy is an error."""
+    found = [
+        (path, body)
+        for path in DOC_FILES
+        if path.exists()
+        for _, title, body in markdown_sections(path.read_text(encoding="utf-8"))
+        if title == heading
+    ]
+    assert len(found) == 1, f"heading {heading!r} found {len(found)} times: {[str(p.name) for p, _ in found]}"
+    return found[0][1]
+
+
+def doc_table(heading: str) -> dict[str, list[str]]:
+    """The body rows of the table under ``heading`` whose first cell is a code span, by that cell:
+    every cell stripped (a pipe escaped as ``\\|`` stays inside its cell)."""
+    rows = {}
+    lines = doc_section(heading).splitlines()
+    for line, after in zip(lines, [*lines[1:], ""], strict=True):
+        if line.startswith("| `") and not after.startswith("|---"):  # a header row is not a row
+            cells = [cell.strip().replace("\\|", "|") for cell in re.split(r"(?<!\\)\|", line)[1:-1]]
+            rows[cells[0].strip("`")] = cells
+    return rows
 
 
 def dlm_fixture() -> Path:
@@ -127,8 +234,7 @@ class ActionResult:
 
     @property
     def report(self) -> dict[str, Any]:
-        path = self.workspace / (self.outputs.get("report-path") or "training-drift-report.json")
-        return json.loads(path.read_text(encoding="utf-8"))
+        return read_report(self.workspace / (self.outputs.get("report-path") or "training-drift-report.json"))
 
 
 RunAction = Callable[..., ActionResult]
@@ -175,7 +281,7 @@ def run_action(workspace: Path, tmp_path: Path) -> RunAction:
             text=True,
             timeout=120,
         )
-        return ActionResult(
+        result = ActionResult(
             proc.returncode,
             proc.stdout,
             proc.stderr,
@@ -183,6 +289,9 @@ def run_action(workspace: Path, tmp_path: Path) -> RunAction:
             summary.read_text(encoding="utf-8"),
             workspace,
         )
+        if result.outputs.get("report-path"):  # the action says it wrote one: held to the schema
+            _ = result.report
+        return result
 
     return run
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import RunAction, decaying, dlm_fixture, step_line, write_store
+from tests.conftest import RunAction, checked_report, decaying, dlm_fixture, step_line, write_store
 
 
 def noisy(n: int = 60) -> list[tuple[int, float]]:
@@ -276,7 +276,7 @@ def test_report_path_and_nonfinite_as_null(run_action: RunAction, workspace: Pat
     assert result.outputs["report-path"] == "out/report.json"
     text = (workspace / "out" / "report.json").read_text()
     assert "NaN" not in text and "Infinity" not in text
-    run = json.loads(text)["runs"][0]
+    run = checked_report(json.loads(text))["runs"][0]
     assert run["nonfinite_steps"] and None in [loss for _, loss in run["curve_sampled"]]
 
 

@@ -19,6 +19,7 @@ from drift.gate import judge
 from drift.readers import read
 from drift.readers.common import STEP_KEYS, LogFile, ReadSpec
 from drift.readers.jsonl import read_jsonl
+from drift.render.messages import hint
 from tests import writers
 from tests.conftest import RunAction
 from tests.test_native_scanner import _read, lines
@@ -103,7 +104,7 @@ def hint_for(path: Path, settings_: RunSettings) -> str:
     curve = read_one(path, ReadSpec(metric=settings_.metric, step_key=settings_.step_key))
     result = judge("run", curve, settings_)  # type: ignore[arg-type]
     assert result.verdict.value == "skip"
-    return result.hint or ""
+    return hint(result) or ""
 
 
 def test_the_skip_hint_names_the_missing_step_field_not_the_metric(tmp_path: Path) -> None:

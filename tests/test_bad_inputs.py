@@ -1,4 +1,4 @@
-"""Every row of the README's bad-input table, run as the runner runs the action: what the user
+"""Every row of the bad-input table (docs/bad-input.md), run as the runner runs the action: what the user
 sees (exit code, and the line that says what happened) is asserted here, and a meta-test keeps
 the table and these cases in step."""
 
@@ -15,7 +15,8 @@ import pytest
 
 from drift import discovery
 from drift.app import Runtime, run
-from tests.conftest import ROOT, RunAction, action_defaults, decaying, step_line, write_store
+from drift.runner import RunnerEnv
+from tests.conftest import RunAction, action_defaults, decaying, doc_section, step_line, write_store
 
 
 @dataclass(frozen=True)
@@ -158,15 +159,14 @@ def test_a_path_matching_more_than_the_cap_reads_the_first(
     out = tmp_path / "out"
     stdout = io.StringIO()
     inputs = {**action_defaults(), "path": "runs/*"}
-    code = run(inputs, Runtime(stdout, workspace, out, tmp_path / "summary"))
+    code = run(inputs, Runtime(stdout, RunnerEnv(workspace, out, tmp_path / "summary")))
     assert code == 0
     summary = (tmp_path / "summary").read_text()
     assert "&#x27;runs/\\*&#x27; matched 60 paths; only the first 50 were read" in summary
 
 
-def test_the_readme_table_lists_every_case() -> None:
-    readme = (ROOT / "README.md").read_text(encoding="utf-8")
-    section = readme.split("## Bad input\n", 1)[1].split("\n## ", 1)[0]
+def test_the_documented_table_lists_every_case() -> None:
+    section = doc_section("Bad input: what you see")
     rows = [line.split("|")[1].strip() for line in section.splitlines() if line.startswith("| ") and "---" not in line]
     assert rows[1:] == [case.id for case in CASES] + ["a path matching 100,000 files", "unreadable file"]
 
@@ -186,7 +186,9 @@ def test_an_unreadable_file(monkeypatch: pytest.MonkeyPatch, workspace: Path, tm
 
     monkeypatch.setattr(Path, "open", open_)
     stdout = io.StringIO()
-    code = run({**action_defaults(), "path": "runs/*"}, Runtime(stdout, workspace, tmp_path / "o", tmp_path / "s"))
+    code = run(
+        {**action_defaults(), "path": "runs/*"}, Runtime(stdout, RunnerEnv(workspace, tmp_path / "o", tmp_path / "s"))
+    )
     assert code == 1
     assert f"failed to read runs/a/logs/{locked.name}: Permission denied" in stdout.getvalue()
     assert "runs/b: PASS" in stdout.getvalue()

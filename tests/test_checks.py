@@ -14,10 +14,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
-from drift.config import RunSettings
+from drift.config import RunSettings, SpikeMethod
 from drift.convergence import TrendState, trend
 from drift.curve import Curve
-from drift.gate import Verdict, judge
+from drift.gate import Check, EventKind, Verdict, judge
+from drift.render.messages import message as message_of
 from drift.robust import WARMUP_SHARE, heights, relative_rise, robust_events, rolling_median, warmup
 from tests.conftest import ROOT, RunAction, write_store
 
@@ -76,13 +77,13 @@ def test_a_negative_dice_loss_that_improves_passes() -> None:
     checks); its trend (the medians of its first and last tenth) improved by about 60%."""
     values = -(0.46 + (0.90 - 0.46) * (1 - np.exp(-np.arange(200) / 40.0)))
     run = judge("dice", curve_of(values), RunSettings())
-    assert run.verdict is Verdict.PASS, run.message
+    assert run.verdict is Verdict.PASS, message_of(run)
     assert run.metrics is not None and run.metrics.convergence_ratio > 1.9  # the seed's figure, kept
     start, end = np.median(values[:20]), np.median(values[-20:])
     assert run.metrics.trend is not None and math.isclose(run.metrics.trend.improvement, (start - end) / -start)
     assert run.metrics.trend.improvement > 0.6
-    probe = judge("dice", curve_of(values), RunSettings(original_checks="true"))
-    assert probe.verdict is Verdict.WARN and "convergence_ratio=1.9" in probe.message
+    probe = judge("dice", curve_of(values), RunSettings(original_checks=True))
+    assert probe.verdict is Verdict.WARN and "convergence_ratio=1.9" in message_of(probe)
 
 
 @pytest.mark.parametrize("value", [0.0, 2.5, -1.0])
@@ -91,8 +92,8 @@ def test_a_constant_loss_gets_its_own_verdict(value: float) -> None:
     assert run.verdict is Verdict.WARN
     assert run.metrics is not None and run.metrics.trend is not None
     assert run.metrics.trend.state is TrendState.CONSTANT
-    assert f"the loss is {value:.4g} at every step: nothing was learned" in run.message
-    assert "improvement=n/a" in run.message
+    assert f"the loss is {value:.4g} at every step: nothing was learned" in message_of(run)
+    assert "improvement=n/a" in message_of(run)
 
 
 def test_a_loss_that_crosses_zero_gets_its_own_verdict() -> None:
@@ -103,9 +104,9 @@ def test_a_loss_that_crosses_zero_gets_its_own_verdict() -> None:
     assert run.verdict is Verdict.WARN
     assert run.metrics is not None and run.metrics.trend is not None
     assert run.metrics.trend.state is TrendState.CROSSES_ZERO
-    assert "changes sign" in run.message and "min-improvement: 0" in run.message
+    assert "changes sign" in message_of(run) and "min-improvement: 0" in message_of(run)
     off = judge("ppo", curve_of(values), RunSettings(max_instability_events=1000, min_improvement=0.0))
-    assert off.verdict is Verdict.PASS and not any(c.metric == "improvement" for c in off.checks)
+    assert off.verdict is Verdict.PASS and not any(c.check is Check.IMPROVEMENT for c in off.checks)
 
 
 def test_a_few_stray_signs_are_not_a_sign_change() -> None:
@@ -116,16 +117,16 @@ def test_a_few_stray_signs_are_not_a_sign_change() -> None:
 
 def test_no_finite_loss_has_no_trend() -> None:
     run = judge("nan", curve_of(np.full(20, np.nan)), RunSettings())
-    assert run.verdict is Verdict.WARN and "no finite loss" in run.message
+    assert run.verdict is Verdict.WARN and "no finite loss" in message_of(run)
 
 
 def test_a_fine_tune_passes_and_a_flat_run_fails_the_default() -> None:
     """A continued-pretraining run improves 2.35 to 1.98 (16%), well under the probe's 0.7 ratio:
     it passes; a run that hovers around its start level fails."""
     tuned = judge("cpt", curve_of(decay(400, 2.35, 1.98, 0.01)), RunSettings())
-    assert tuned.verdict is Verdict.PASS, tuned.message
+    assert tuned.verdict is Verdict.PASS, message_of(tuned)
     flat = judge("flat", curve_of(11.2 + 0.05 * np.random.default_rng(1).standard_normal(600)), RunSettings())
-    assert flat.verdict is Verdict.WARN and "improvement=" in flat.message
+    assert flat.verdict is Verdict.WARN and "improvement=" in message_of(flat)
 
 
 # --- material spikes -------------------------------------------------------------------------------
@@ -191,7 +192,7 @@ def test_steep_short_runs_have_no_events() -> None:
         n = int(rng.integers(10, 50))
         values = decay(n, rng.uniform(3, 12), rng.uniform(0.5, 2), rng.uniform(0.005, 0.04), seed)
         run = judge("short", curve_of(values), RunSettings())
-        events += len(run.spike_steps)
+        events += len(run.steps_of(EventKind.SPIKE))
     assert events == 0
 
 
@@ -213,11 +214,11 @@ def test_original_checks_are_the_probes_whatever_the_spike_method() -> None:
 
     values = decay(300, 4.0, 1.0, 0.02, seed=9)
     values[150] += 2.0
-    run = judge("probe", curve_of(values), RunSettings(original_checks="true", spike_method="robust"))
+    run = judge("probe", curve_of(values), RunSettings(original_checks=True, spike_method=SpikeMethod.ROBUST))
     m = ref.metrics(values, 10, 3.0)
     verdict, score, message = ref.verdict(m, 0.7, 0.7, 0)
-    assert (run.verdict.value, run.score, run.message) == (verdict, score, message)
-    assert [c.metric for c in run.checks] == ["smoothness", "convergence_ratio", "instability_events"]
+    assert (run.verdict.value, run.score, message_of(run)) == (verdict, score, message)
+    assert [c.check for c in run.checks] == [Check.SMOOTHNESS, Check.CONVERGENCE_RATIO, Check.INSTABILITY_EVENTS]
 
 
 # --- real curves (../shared/real-logs) ---------------------------------------------------------------
@@ -250,7 +251,7 @@ def real() -> dict[str, object]:
 )
 def test_healthy_real_runs_pass(real: dict[str, object], name: str) -> None:
     _, run = real[name]  # type: ignore[misc]
-    assert run.verdict is Verdict.PASS, run.message
+    assert run.verdict is Verdict.PASS, message_of(run)
 
 
 @pytest.mark.parametrize(
@@ -266,15 +267,15 @@ def test_healthy_real_runs_pass(real: dict[str, object], name: str) -> None:
 )
 def test_flat_and_diverging_real_runs_fail_and_say_why(real: dict[str, object], name: str, says: str) -> None:
     _, run = real[name]  # type: ignore[misc]
-    assert run.verdict is Verdict.WARN and says in run.message, run.message
+    assert run.verdict is Verdict.WARN and says in message_of(run), message_of(run)
 
 
 def test_labelled_real_spikes_are_found_with_their_rise(real: dict[str, object]) -> None:
     _, run = real["curves/metamath-ljh696"]  # type: ignore[misc]
-    assert run.spike_steps == (28,)
+    assert run.steps_of(EventKind.SPIKE) == (28,)
     assert run.events[0].relative_rise is not None and run.events[0].relative_rise > 0.5
     _, spiky = real["console/mng-scaleup1b-spiky"]  # type: ignore[misc]
-    assert spiky.verdict is Verdict.WARN and len(spiky.spike_steps) > 50
+    assert spiky.verdict is Verdict.WARN and len(spiky.steps_of(EventKind.SPIKE)) > 50
 
 
 def test_the_quiet_labelled_spikes_sit_in_their_runs_own_noise(

@@ -38,6 +38,7 @@ from drift.readers import jsonl
 from drift.readers import text as text_reader
 from drift.readers.common import LogFile, ReadSpec
 from drift.readers.mlflowstore import read_mlflow
+from drift.runner import RunnerEnv
 from tests.conftest import parse_output_file
 from tests.fuzz import corpus, engine
 from tests.fuzz.engine import Case, Failure, Stats, Target
@@ -274,7 +275,7 @@ def test_a_bad_explicit_yaml_tag_is_a_config_error(tmp_path: Path, value: str) -
 def test_the_action_answers_a_bad_yaml_tag_with_a_usage_error(tmp_path: Path, value: str) -> None:
     (tmp_path / "c.yml").write_text(f"min-steps: {value}\n", encoding="utf-8")
     output = tmp_path / "output"
-    code = run({"path": "runs", "config": "c.yml"}, Runtime(io.StringIO(), tmp_path, output))
+    code = run({"path": "runs", "config": "c.yml"}, Runtime(io.StringIO(), RunnerEnv(tmp_path, output)))
     assert code == EXIT_USAGE
     assert parse_output_file(output.read_text(encoding="utf-8"))["verdict"] == "error"
 
@@ -291,7 +292,7 @@ def test_the_mlflow_fast_path_refuses_a_timestamp_int_refuses(tmp_path: Path, ti
     path.write_bytes(b"0 1.0 5\n" + timestamp + b" 2.0 5\n")
 
     def points(fast: bool) -> tuple[list[int], list[float], list[int], int]:
-        curve = read_mlflow([LogFile(path, "metrics/loss", "loss")], ReadSpec(), ["loss"], fast=fast)
+        curve = read_mlflow([LogFile(path, "metrics/loss", "loss")], ReadSpec(), fast=fast)
         return curve.steps.tolist(), curve.values.tolist(), curve.line.tolist(), curve.skipped_lines
 
     assert points(fast=True) == points(fast=False) == ([5], [1.0], [1], 1)

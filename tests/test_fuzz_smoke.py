@@ -4,7 +4,6 @@ and what it writes stays well-formed. (A short run; issue 7 asks for a million i
 from __future__ import annotations
 
 import io
-import json
 import tempfile
 from pathlib import Path
 
@@ -13,7 +12,8 @@ from hypothesis import strategies as st
 
 from drift.app import EXIT_FAIL, EXIT_PASS, EXIT_USAGE, Runtime, run
 from drift.config import FIELDS
-from tests.conftest import parse_output_file, workflow_commands
+from drift.runner import RunnerEnv
+from tests.conftest import parse_output_file, read_report, workflow_commands
 
 fragments = st.sampled_from(
     [
@@ -53,11 +53,14 @@ def test_random_log_bytes_never_crash_the_action(contents: list[bytes], method: 
         for i, body in enumerate(contents):
             (store / f"train-{i:06d}-x.jsonl").write_bytes(body)
         out, output, summary = io.StringIO(), workspace / "output", workspace / "summary"
-        code = run({"path": "run", "spike-method": method, "min-steps": "2"}, Runtime(out, workspace, output, summary))
+        code = run(
+            {"path": "run", "spike-method": method, "min-steps": "2"},
+            Runtime(out, RunnerEnv(workspace, output, summary)),
+        )
         assert code in (EXIT_PASS, EXIT_FAIL)
         outputs = parse_output_file(output.read_text(encoding="utf-8"))
         assert outputs["verdict"] in {"pass", "warn", "skip", "error"}
-        report = json.loads((workspace / "training-drift-report.json").read_text(encoding="utf-8"))
+        report = read_report(workspace / "training-drift-report.json")
         assert report["runs"][0]["name"] == "run"
         assert {c[0] for c in workflow_commands(out.getvalue())} <= {"group", "endgroup", "error", "warning", "notice"}
 
@@ -69,7 +72,7 @@ def test_random_config_text_is_a_clean_error_or_accepted(text: str) -> None:
         workspace = Path(tmp)
         (workspace / "c.yml").write_text(text, encoding="utf-8", errors="surrogatepass")
         out = io.StringIO()
-        code = run({"path": "nothing", "config": "c.yml", "if-no-logs": "ignore"}, Runtime(out, workspace))
+        code = run({"path": "nothing", "config": "c.yml", "if-no-logs": "ignore"}, Runtime(out, RunnerEnv(workspace)))
         assert code in (EXIT_PASS, EXIT_FAIL, EXIT_USAGE)
         if code == EXIT_USAGE:
             (error,) = [c for c in workflow_commands(out.getvalue()) if c[0] == "error"]
@@ -81,5 +84,5 @@ def test_random_config_text_is_a_clean_error_or_accepted(text: str) -> None:
 def test_random_inputs_are_a_clean_error_or_accepted(inputs: dict[str, str]) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         out = io.StringIO()
-        code = run({"path": "nothing", "if-no-logs": "ignore", **inputs}, Runtime(out, Path(tmp)))
+        code = run({"path": "nothing", "if-no-logs": "ignore", **inputs}, Runtime(out, RunnerEnv(Path(tmp))))
         assert code in (EXIT_PASS, EXIT_FAIL, EXIT_USAGE), out.getvalue()

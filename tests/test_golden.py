@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from drift.app import Runtime, run
+from drift.runner import RunnerEnv
 from tests.conftest import ROOT, action_defaults, parse_output_file
 
 GOLDEN = Path(__file__).parent / "golden"
@@ -42,7 +43,7 @@ def test_examples_render_as_the_golden_files(tmp_path: Path, original: str, pref
     output, summary = tmp_path / "output", tmp_path / "summary"
     stdout = io.StringIO()
     inputs = {**action_defaults(), "path": "examples/*", "original-checks": original}
-    code = run(inputs, Runtime(stdout, workspace, output, summary))
+    code = run(inputs, Runtime(stdout, RunnerEnv(workspace, output, summary)))
 
     assert code == 1
     assert parse_output_file(output.read_text())["verdict"] == "warn"

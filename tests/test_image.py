@@ -41,7 +41,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import ROOT, ActionResult, action_defaults, parse_output_file
+from tests.conftest import ROOT, ActionResult, action_defaults, parse_output_file, read_report
 
 GOLDEN = Path(__file__).parent / "golden"
 RUNNER_UID = 1001  # the `runner` user of GitHub's hosted Ubuntu images
@@ -234,7 +234,7 @@ def _assert_written_like_a_container_action(step: StepRun, report_name: str) -> 
     runner's user can read them; the runner's own files keep their owner and inode (appended to)."""
     after = _tree(step.runner.workspace)
     report_file = step.runner.workspace / report_name
-    report = json.loads(report_file.read_text(encoding="utf-8"))
+    report = read_report(report_file)
     charts = sorted(run["chart"] for run in report["runs"] if run["chart"])
     assert charts, "every example run has a curve to draw"
     folders = sorted({Path(chart).parent.as_posix() for chart in charts})

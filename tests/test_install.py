@@ -8,6 +8,7 @@ no network and runs the installed copy, never the checkout (the commands run out
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import site
@@ -118,6 +119,20 @@ def test_pip_install_gives_the_command(tmp_path: Path, compiler: str) -> None:
     # this checkout's own build (python -m drift.native) could.
     text_here = native.load_text() is not None
     assert _fast_paths_loaded(bin_dir, elsewhere) == ((True, text_here) if compiler == "found" else (False, False))
+
+    # The report's JSON Schema ships inside the package.
+    schema = subprocess.run(
+        [
+            str(bin_dir / "python"),
+            "-c",
+            "import importlib.resources as r; print(r.files('drift').joinpath('report.schema.json').read_text())",
+        ],
+        check=True,
+        capture_output=True,
+        text=True,
+        cwd=elsewhere,
+    ).stdout
+    assert json.loads(schema) == json.loads((ROOT / "drift" / "report.schema.json").read_text(encoding="utf-8"))
 
     usage = subprocess.run(
         [str(bin_dir / "training-drift"), "--help"], check=False, capture_output=True, text=True, cwd=elsewhere

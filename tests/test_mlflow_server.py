@@ -32,8 +32,9 @@ from drift.readers.mlflowserver import (
     find_runs,
     read_remote,
 )
+from drift.runner import RunnerEnv
 from tests import mlflow_server
-from tests.conftest import ROOT, RunAction, write_store
+from tests.conftest import ROOT, RunAction, read_report, write_store
 from tests.mlflow_server import PASSWORD, USER, MlflowServer
 
 DECAY = [5.0 * math.exp(-0.05 * s) + 0.5 for s in range(200)]
@@ -238,7 +239,7 @@ def test_the_command_line_reads_a_tracker(
         ["--mlflow-tracking-uri", server.url, "--mlflow-run-ids", server.runs["healthy"], "--report-path", str(report)]
     )
     assert code == 0
-    assert json.loads(report.read_text())["runs"][0]["name"] == "healthy"
+    assert read_report(report)["runs"][0]["name"] == "healthy"
 
 
 # --- the reader against the real server ------------------------------------------------------------------
@@ -319,7 +320,9 @@ def test_a_token_goes_as_a_bearer_header_and_basic_auth_as_basic() -> None:
 
 
 def test_credentials_come_from_mlflows_variables_and_are_not_in_repr() -> None:
-    found = credentials_from({"MLFLOW_TRACKING_TOKEN": " t0k ", "MLFLOW_TRACKING_PASSWORD": "pw"})
+    found = credentials_from(
+        RunnerEnv.from_environ({"MLFLOW_TRACKING_TOKEN": " t0k ", "MLFLOW_TRACKING_PASSWORD": "pw"}, Path())
+    )
     assert found.token == "t0k" and found.secrets == ("t0k", "pw")
     assert "t0k" not in repr(found) and "pw" not in repr(found)
 

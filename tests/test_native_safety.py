@@ -23,6 +23,7 @@ import subprocess
 import sys
 import tracemalloc
 from collections.abc import Callable, Iterator
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -32,7 +33,7 @@ from drift import native
 from drift.errors import LogError
 from drift.readers import jsonl, tensorboard, trainer_state
 from drift.readers.common import LogFile, ReadSpec
-from drift.readers.dlm import read_dlm
+from drift.readers.jsonl import read_dlm
 from drift.readers.trainer_state import read_trainer_state
 from tests.fuzz.native.seeds import KEY_BUFFER, add_key_reproducer, dlm_line
 
@@ -279,13 +280,14 @@ NUMBERS = ["1.5", "0.1", "2.5e-3", "0.30000000000000004", "123456.789012345678",
 
 _UNDER_LOCALE = """
 import ctypes, json, locale, sys
+from dataclasses import replace
 from pathlib import Path
 locale.setlocale(locale.LC_NUMERIC, "de_DE.UTF-8")
 libc = ctypes.CDLL(None)
 libc.strtod.restype = ctypes.c_double
 libc.strtod.argtypes = [ctypes.c_char_p, ctypes.c_void_p]
 from drift.readers.common import LogFile, ReadSpec
-from drift.readers.dlm import read_dlm
+from drift.readers.jsonl import read_dlm
 from drift.readers.trainer_state import read_trainer_state
 folder = Path(sys.argv[1])
 jsonl = read_dlm([LogFile(folder / "train.jsonl", "train.jsonl")], fast=True)
@@ -381,7 +383,7 @@ def _scan_args(**broken: object) -> list[object]:
         res=_i64(12),
     )  # fmt: skip
     a.update(broken)
-    return [a[name] for name in native.SCAN_ARGUMENTS]
+    return [a[name] for name in native.ENTRIES["drift_scan"].arguments]
 
 
 def _jsondoc_args(**broken: object) -> list[object]:
@@ -392,7 +394,7 @@ def _jsondoc_args(**broken: object) -> list[object]:
         counts=_i64(6),
     )  # fmt: skip
     a.update(broken)
-    return [a[name] for name in trainer_state._ARGUMENTS]
+    return [a[name] for name in native.ENTRIES["drift_jsondoc_scan"].arguments]
 
 
 def _tfevents_args(**broken: object) -> list[object]:
@@ -403,7 +405,7 @@ def _tfevents_args(**broken: object) -> list[object]:
         tag_cap=2, slots=(ctypes.c_int32 * 4)(), n_slots=4,
     )  # fmt: skip
     a.update(broken)
-    return [a[name] for name in tensorboard._ARGUMENTS]
+    return [a[name] for name in native.ENTRIES["drift_tfevents_scan"].arguments]
 
 
 CONTRACTS = [
@@ -451,8 +453,8 @@ def test_every_entry_point_checks_its_arguments(
 
 def test_a_contract_error_names_the_entry_point_and_argument() -> None:
     with pytest.raises(native.ContractError, match=r"drift_scan refused argument 16 \(point_cap\)"):
-        native.check("drift_scan", -16, native.SCAN_ARGUMENTS)
-    assert native.check("drift_scan", 1, native.SCAN_ARGUMENTS) == 1
+        native.check("drift_scan", -16)
+    assert native.check("drift_scan", 1) == 1
 
 
 def test_a_library_built_from_older_sources_is_not_loaded(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -461,10 +463,9 @@ def test_a_library_built_from_older_sources_is_not_loaded(tmp_path: Path, monkey
     old.write_text("#include <stdint.h>\nint64_t drift_scan(void) { return 0; }\n")
     library = tmp_path / "_scan.so"
     subprocess.run([shutil.which("cc") or "gcc", "-shared", "-fPIC", "-o", str(library), str(old)], check=True)
-    monkeypatch.setattr(native, "LIBRARY", library)
-    monkeypatch.setattr(native, "_loaded", False)
+    monkeypatch.setattr(native, "SCAN", replace(native.SCAN, path=library))
+    monkeypatch.setattr(native, "_loaded", {})  # the real ones again after this test
     assert native.load() is None
-    monkeypatch.setattr(native, "_loaded", False)  # the real one again, for the tests after this
 
 
 def test_a_chunk_walked_in_many_calls_reads_as_one(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -17,8 +17,7 @@ from drift import native
 from drift.errors import LogError
 from drift.readers import jsonl
 from drift.readers.common import LogFile, ReadSpec
-from drift.readers.dlm import read_dlm
-from drift.readers.jsonl import read_jsonl
+from drift.readers.jsonl import read_dlm, read_jsonl
 
 
 def test_the_scanner_is_built() -> None:

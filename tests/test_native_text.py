@@ -214,7 +214,7 @@ def test_scan_refuses_arguments_that_break_its_contract() -> None:
             "res": res.ctypes.data,
         }  # fmt: skip
         args.update(changed)
-        return int(lib.drift_text_scan(*(args[name] for name in native.TEXT_SCAN_ARGUMENTS)))
+        return int(lib.drift_text_scan(*(args[name] for name in native.ENTRIES["drift_text_scan"].arguments)))
 
     try:
         assert call() == 2
@@ -229,10 +229,10 @@ def test_scan_refuses_arguments_that_break_its_contract() -> None:
             "values": None, "steps": None, "cap": 0, "res": None,
         }  # fmt: skip
         for name, value in refused.items():
-            n = native.TEXT_SCAN_ARGUMENTS.index(name) + 1
+            n = native.ENTRIES["drift_text_scan"].arguments.index(name) + 1
             assert call(**{name: value}) == -n, name
             with pytest.raises(native.ContractError, match=rf"refused argument {n} \({name}\)"):
-                native.check("drift_text_scan", call(**{name: value}), native.TEXT_SCAN_ARGUMENTS)
+                native.check("drift_text_scan", call(**{name: value}))
     finally:
         lib.drift_text_free(handle)
 

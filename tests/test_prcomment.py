@@ -19,11 +19,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
-from drift import prcomment
-from drift.prcomment import Request, Response, Result, Target, marker, room, target_from_env, upsert
+from drift import httpclient, prcomment
+from drift.httpclient import Request, Response
+from drift.prcomment import Result, Target, marker, room, target_from_env, upsert
+from drift.runner import RunnerEnv
 
 TOKEN = "ghs_S3cretT0kenValue1234567890abcdefXYZ"
 BOT = {"login": "github-actions[bot]", "type": "Bot"}
@@ -563,7 +565,7 @@ def test_malformed_comments_in_a_listing_are_skipped(github: FakeGitHub, run: Ru
 
 
 def test_an_oversized_answer_is_not_parsed(github: FakeGitHub, run: Run, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(prcomment, "MAX_RESPONSE_BYTES", 1000)
+    monkeypatch.setattr(httpclient, "MAX_RESPONSE_BYTES", 1000)
     github.script.append(
         Scripted(200, "GET", body=json.dumps([{"id": n, "body": "x" * 50} for n in range(30)]).encode())
     )
@@ -573,9 +575,9 @@ def test_an_oversized_answer_is_not_parsed(github: FakeGitHub, run: Run, monkeyp
 
 
 def test_the_transport_reads_a_bounded_answer(github: FakeGitHub, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(prcomment, "MAX_RESPONSE_BYTES", 1000)
+    monkeypatch.setattr(httpclient, "MAX_RESPONSE_BYTES", 1000)
     github.script.append(Scripted(200, "GET", body=b"x" * 5000))
-    response = prcomment.urllib_transport(Request("GET", github.url + "/anything", {}, None, 5.0))
+    response = httpclient.urllib_transport(Request("GET", github.url + "/anything", {}, None, 5.0))
     assert (response.status, len(response.body)) == (200, 1001)
 
 
@@ -721,7 +723,7 @@ def test_a_comment_from_a_similar_job_is_not_ours() -> None:
 # --- the target from the environment -------------------------------------------------------------------
 
 
-def _env(tmp_path: Path, event: str | None, payload: Any, **extra: str) -> dict[str, str]:
+def _env(tmp_path: Path, event: str | None, payload: Any, **extra: str) -> RunnerEnv:
     path = tmp_path / "event.json"
     path.write_bytes(payload if isinstance(payload, bytes) else json.dumps(payload).encode())
     env = {
@@ -733,7 +735,7 @@ def _env(tmp_path: Path, event: str | None, payload: Any, **extra: str) -> dict[
     if event is not None:
         env["GITHUB_EVENT_NAME"] = event
     env.update(extra)
-    return env
+    return RunnerEnv.from_environ(env, tmp_path)
 
 
 PULL = {"pull_request": {"number": 12, "head": {"sha": "abc"}}, "number": 12}
@@ -834,89 +836,6 @@ def test_target_from_env_explains_why_not(tmp_path: Path, case: Why) -> None:
     assert case.says in reason
     assert "\n" not in reason and reason.isprintable()
     assert TOKEN not in reason and "user:pw" not in reason
-
-
-def test_target_from_env_without_an_event_file(tmp_path: Path) -> None:
-    env = _env(tmp_path, "pull_request", PULL)
-    assert "GITHUB_EVENT_PATH is not set" in str(target_from_env({**env, "GITHUB_EVENT_PATH": ""}, TOKEN))
-    missing = str(tmp_path / "nope.json")
-    assert "does not exist" in str(target_from_env({**env, "GITHUB_EVENT_PATH": missing}, TOKEN))
-    assert "does not exist" in str(target_from_env({**env, "GITHUB_EVENT_PATH": str(tmp_path)}, TOKEN))
-    assert "does not exist" in str(target_from_env({**env, "GITHUB_EVENT_PATH": "a\x00b"}, TOKEN))
-
-
-@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="needs FIFOs")
-def test_a_fifo_as_event_file_does_not_block(tmp_path: Path) -> None:
-    fifo = tmp_path / "event.fifo"
-    os.mkfifo(fifo)
-    env = _env(tmp_path, "pull_request", PULL, GITHUB_EVENT_PATH=str(fifo))
-    assert isinstance(target_from_env(env, TOKEN), str)
-
-
-def test_an_oversized_event_file_is_not_read(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(prcomment, "MAX_EVENT_BYTES", 64)
-    payload = {"pull_request": {"number": 12, "title": "x" * 100}}
-    assert "larger than" in str(target_from_env(_env(tmp_path, "pull_request", payload), TOKEN))
-    assert isinstance(target_from_env(_env(tmp_path, "pull_request", {"pull_request": {"number": 1}}), TOKEN), Target)
-
-
-def test_the_event_file_is_read_with_a_bound(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """A huge file must not be pulled into memory just to learn that it is too large."""
-    sizes: list[int] = []
-    real_open = Path.open
-
-    class Spy:
-        def __init__(self, handle: Any) -> None:
-            self.handle = handle
-
-        def __enter__(self) -> Spy:
-            return self
-
-        def __exit__(self, *exc: object) -> None:
-            self.handle.close()
-
-        def read(self, size: int = -1) -> bytes:
-            sizes.append(size)
-            return bytes(self.handle.read(size))
-
-    def spy_open(self: Path, *args: Any, **kwargs: Any) -> Spy:
-        return Spy(real_open(self, *args, **kwargs))
-
-    env = _env(tmp_path, "pull_request", PULL)
-    monkeypatch.setattr(Path, "open", spy_open)
-    assert isinstance(target_from_env(env, TOKEN), Target)
-    assert sizes and all(0 < size <= prcomment.MAX_EVENT_BYTES + 1 for size in sizes)
-
-
-JSONISH = st.recursive(
-    st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=5),
-    lambda inner: (
-        st.lists(inner, max_size=3)
-        | st.dictionaries(
-            st.sampled_from(["pull_request", "number", "issue", "workflow_run", "pull_requests"]) | st.text(max_size=3),
-            inner,
-            max_size=3,
-        )
-    ),
-    max_leaves=12,
-)
-EVENTS = st.sampled_from([None, "pull_request", "issue_comment", "workflow_run", "push", ""])
-
-
-@settings(suppress_health_check=[HealthCheck.function_scoped_fixture], max_examples=200)
-@given(event=EVENTS, payload=JSONISH)
-def test_target_from_env_never_raises_on_odd_json(tmp_path: Path, event: str | None, payload: Any) -> None:
-    found = target_from_env(_env(tmp_path, event, json.dumps(payload).encode()), TOKEN)
-    if isinstance(found, Target):
-        assert isinstance(found.number, int) and found.number > 0
-    else:
-        assert found and "\n" not in found
-
-
-@settings(suppress_health_check=[HealthCheck.function_scoped_fixture], max_examples=200)
-@given(event=EVENTS, raw=st.binary(max_size=200))
-def test_target_from_env_never_raises_on_odd_bytes(tmp_path: Path, event: str | None, raw: bytes) -> None:
-    assert isinstance(target_from_env(_env(tmp_path, event, raw), TOKEN), (Target, str))
 
 
 def test_a_target_built_by_hand_is_checked() -> None:

@@ -34,16 +34,16 @@ def metric_files(run_dir: Path) -> tuple[list[LogFile], list[str]]:
     root = run_dir / "metrics"
     paths = sorted(p for p in root.rglob("*") if p.is_file())
     keys = [p.relative_to(root).as_posix() for p in paths]
-    return [LogFile(p, f"metrics/{k}") for p, k in zip(paths, keys, strict=True)], keys
+    return [LogFile(p, f"metrics/{k}", k) for p, k in zip(paths, keys, strict=True)], keys
 
 
 def read_run(run_dir: Path, metric: str = "loss", *, fast: bool = True) -> Curve:
-    files, keys = metric_files(run_dir)
-    return read_mlflow(files, ReadSpec(metric=metric), keys, fast=fast)
+    files, _ = metric_files(run_dir)
+    return read_mlflow(files, ReadSpec(metric=metric), fast=fast)
 
 
 def read_one(path: Path, *, fast: bool = True) -> Curve:
-    return read_mlflow([LogFile(path, "loss")], ReadSpec(), ["loss"], fast=fast)
+    return read_mlflow([LogFile(path, "loss", "loss")], ReadSpec(), fast=fast)
 
 
 def points(curve: Curve) -> dict[int, float]:
@@ -125,8 +125,8 @@ def test_only_the_resolved_key_is_read(tmp_path: Path) -> None:
     good, bad = tmp_path / "train_loss", tmp_path / "accuracy"
     good.write_text("1 0.5 0\n2 0.25 1\n")
     bad.write_bytes(b"\x00\xff garbage")
-    files = [LogFile(bad, "metrics/accuracy"), LogFile(good, "metrics/train_loss")]
-    got = read_mlflow(files, ReadSpec(), ["accuracy", "train_loss"])
+    files = [LogFile(bad, "metrics/accuracy", "accuracy"), LogFile(good, "metrics/train_loss", "train_loss")]
+    got = read_mlflow(files, ReadSpec())
     assert points(got) == {0: 0.5, 1: 0.25} and got.metric_name == "train_loss"
     assert got.files == ("metrics/train_loss",) and got.file_index.tolist() == [0, 0]
 
@@ -134,7 +134,7 @@ def test_only_the_resolved_key_is_read(tmp_path: Path) -> None:
 def test_no_matching_key_means_no_points_and_the_keys_found(tmp_path: Path) -> None:
     path = tmp_path / "acc"
     path.write_text("1 0.5 0\n")
-    got = read_mlflow([LogFile(path, "metrics/acc"), LogFile(path, "metrics/eval/f1")], ReadSpec(), ["acc", "eval/f1"])
+    got = read_mlflow([LogFile(path, "metrics/acc", "acc"), LogFile(path, "metrics/eval/f1", "eval/f1")], ReadSpec())
     assert len(got) == 0 and got.metric_name == "" and got.files == ()
     assert got.fields_seen == ("acc", "eval/f1")
 
@@ -217,7 +217,7 @@ def test_a_huge_line_is_one_damaged_line(tmp_path: Path) -> None:
 
 def test_a_missing_file_is_an_error_naming_it(tmp_path: Path) -> None:
     with pytest.raises(LogError, match="failed to read metrics/loss") as caught:
-        read_mlflow([LogFile(tmp_path / "nope", "metrics/loss")], ReadSpec(), ["loss"])
+        read_mlflow([LogFile(tmp_path / "nope", "metrics/loss", "loss")], ReadSpec())
     assert caught.value.file == "metrics/loss"
 
 
@@ -291,7 +291,7 @@ def test_real_stores_read_every_key(run_dir: Path, fast: bool) -> None:
     shared("real-logs", "formats", "mlflow")
     files, keys = metric_files(run_dir) if (run_dir / "metrics").is_dir() else ([], [])
     for log, key in zip(files, keys, strict=True):
-        got = read_mlflow(files, ReadSpec(metric=key), keys, fast=fast)
+        got = read_mlflow(files, ReadSpec(metric=key), fast=fast)
         assert got.metric_name == key
         assert points(got) == oracle(log.path), key
         assert got.skipped_lines == 0

@@ -25,7 +25,7 @@ from drift.readers import text as text_reader
 from drift.readers.common import LogFile, ReadSpec
 from drift.readers.recognisers import RECOGNISERS, user_pattern
 from drift.readers.text import parse_step, read_text, unround
-from tests.conftest import RunAction
+from tests.conftest import RunAction, doc_section
 
 CONSOLE = Path(__file__).resolve().parent.parent.parent / "shared" / "real-logs" / "console"
 
@@ -505,8 +505,7 @@ def test_the_action_reads_a_console_log_with_pattern(run_action: RunAction, work
 
 
 def test_the_readme_pattern_examples_read_their_lines() -> None:
-    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
-    section = readme.split("### My log is not recognised", 1)[1].split("\n## ", 1)[0]
+    section = doc_section("My log is not recognised")
     rows = re.findall(r"^\| `(.+?)`(?: then, on the next line, `(.+?)`)?[^|]* \| `(.+)` \|$", section, re.M)
     assert len(rows) == 3
     for first, second, pattern in rows:

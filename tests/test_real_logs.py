@@ -9,13 +9,20 @@ The expected curves never come from the code under test: each log is read here o
 case; the console logs are also held to labels.json (point count, first and last value) and the
 Trainer checkpoint to the curve kept in ../shared/real-logs/curves. The public files are read
 where they are, never copied into the project.
+
+Every log is also pinned by its expected output, a file per log under tests/expected/real-logs
+written by the readers themselves (see the end of this file for the update command): the oracles
+above say the curves are right, the expectation files say nothing else changed (names, counts,
+notes).
 """
 
 from __future__ import annotations
 
 import csv
+import hashlib
 import json
 import math
+import os
 import re
 import shutil
 import subprocess
@@ -28,9 +35,10 @@ from typing import Any
 import pytest
 
 from drift.discovery import discover
+from drift.errors import LogError
 from drift.readers import read
 from drift.readers.common import ReadSpec
-from tests.conftest import REAL_LOGS, ROOT, RunAction, shared
+from tests.conftest import REAL_LOGS, ROOT, RunAction, read_report, real_params, shared
 
 REAL = REAL_LOGS / "formats"
 Curve = dict[int, float]  # step -> value, the last one read for a repeated step
@@ -247,7 +255,7 @@ def test_the_local_command_reads_each_real_log_whole(case: Case, tmp_path: Path)
         argv += ["--fail-on", "never", *extra] + (["--metric", case.metric] if case.metric else [])
         done = subprocess.run(argv, cwd=ROOT, capture_output=True, text=True, timeout=120, check=False)
         assert done.returncode == 0, done.stdout + done.stderr
-        runs = json.loads(report.read_text(encoding="utf-8"))["runs"]
+        runs = read_report(report)["runs"]
         assert len(runs) == len(case.runs)
         for got in runs:
             run = by_folder(case, got["name"] if got["source"]["format"] != "mlflow" else _mlflow_folder(got))
@@ -381,3 +389,124 @@ def test_missing_public_data_fails_under_ci_and_skips_loudly_elsewhere(
         conftest.shared("real-logs", "formats")
     monkeypatch.setattr(conftest, "SHARED", tmp_path)
     assert conftest.shared() == tmp_path
+
+
+# --- every real log pinned by its expected output -------------------------------------------------------
+#
+# tests/expected/real-logs/<log>.json holds what the readers make of each log under ../shared/real-logs
+# (formats/<format>/<log>/ and console/<log>/), read with path (and, where a case above says, metric)
+# only: the runs detection finds, their format, the names read, the counts and notes, and each
+# curve's steps and values in full (non-finite values as "inf"; a curve over EXPECTED_FULL points is
+# pinned by a SHA-256 of its steps and values with its count, first and last points). The files are
+# figures our code derived from public data, not copies of it. After an intended change:
+#     UPDATE_EXPECTED=1 .venv/bin/python -m pytest tests/test_real_logs.py -k expected
+# and read the diff.
+
+EXPECTED = ROOT / "tests" / "expected" / "real-logs"
+EXPECTED_FULL = 50_000  # points; every log of today is pinned whole
+METRICS = {case.path: case.metric for case in CASES if case.metric}
+
+
+def real_log_folders() -> list[str]:
+    """Every log under ../shared/real-logs, as its path relative to it."""
+    found = [p for p in REAL_LOGS.glob("formats/*/*") if p.is_dir()]
+    found += [p for p in REAL_LOGS.glob("console/*") if p.is_dir()]
+    return sorted(p.relative_to(REAL_LOGS).as_posix() for p in found)
+
+
+def _value(value: float) -> float | str:
+    return value if math.isfinite(value) else "inf"  # the readers keep every non-finite value as +inf
+
+
+def _curve_record(curve: Any) -> dict[str, Any]:
+    steps, values = curve.steps.tolist(), curve.values.tolist()
+    if len(steps) <= EXPECTED_FULL:
+        return {"curve": [[s, _value(v)] for s, v in zip(steps, values, strict=True)]}
+    digest = hashlib.sha256(curve.steps.astype("<i8").tobytes() + curve.values.astype("<f8").tobytes())
+    return {
+        "sha256": digest.hexdigest(),
+        "first": [steps[0], _value(values[0])],
+        "last": [steps[-1], _value(values[-1])],
+    }
+
+
+def read_real_log(log: str) -> dict[str, Any]:
+    """What the readers make of one real log, read as a user would with only path (and metric) set."""
+    root = REAL_LOGS / log
+    metric = METRICS.get(log)
+    found = discover(["."], root, confine=False)
+    runs = []
+    for source in sorted(found.runs, key=lambda r: r.name):
+        entry: dict[str, Any] = {"run": source.name, "format": source.format}
+        if source.error or source.skip:
+            entry["error" if source.error else "skip"] = source.error or source.skip
+            runs.append(entry)
+            continue
+        try:
+            curve = read(source.format, source.files, ReadSpec(metric=metric or "loss"))
+        except LogError as exc:
+            entry["error"] = str(exc)
+            runs.append(entry)
+            continue
+        entry.update(
+            metric=curve.metric_name,
+            step=curve.step_name,
+            files=list(curve.files),
+            points=len(curve),
+            skipped=curve.skipped_lines,
+            irregular=curve.irregular_rows,
+            ignored=curve.ignored_records,
+            oversized=curve.oversized_steps,
+            notes=list(curve.notes),
+            **_curve_record(curve),
+        )
+        runs.append(entry)
+    return {"log": log, "metric": metric, "runs": runs}
+
+
+def _expected_file(log: str) -> Path:
+    return EXPECTED / f"{log}.json"
+
+
+def _dump(data: dict[str, Any]) -> str:
+    """Indented JSON with one ``[step, value]`` point per line, so a diff shows the points that changed."""
+    text = json.dumps(data, indent=1, ensure_ascii=False, allow_nan=False)
+    # json.dumps spreads each point over four lines; fold them back into one.
+    return re.sub(r"\[\n\s*(\S+),\n\s*(\S+)\n\s*\]", r"[\1, \2]", text) + "\n"
+
+
+@pytest.mark.parametrize("log", real_params(real_log_folders(), "real-logs"), ids=str)
+def test_each_real_log_reads_as_its_expected_output(log: str | None) -> None:
+    shared("real-logs")
+    assert log is not None
+    got = read_real_log(log)
+    file = _expected_file(log)
+    if os.environ.get("UPDATE_EXPECTED") == "1":
+        file.parent.mkdir(parents=True, exist_ok=True)
+        file.write_text(_dump(got), encoding="utf-8")
+    assert file.is_file(), (
+        f"{log} has no expectation file {file.relative_to(ROOT)}: run "
+        "UPDATE_EXPECTED=1 .venv/bin/python -m pytest tests/test_real_logs.py -k expected, and read it"
+    )
+    assert _dump(got) == file.read_text(encoding="utf-8")
+
+
+def test_every_expected_output_belongs_to_a_real_log() -> None:
+    """An expectation file whose log is gone (or renamed) is stale, not silently kept."""
+    shared("real-logs")
+    logs = {f"{log}.json" for log in real_log_folders()}
+    files = {p.relative_to(EXPECTED).as_posix() for p in EXPECTED.rglob("*.json")}
+    assert files <= logs, sorted(files - logs)
+
+
+def test_the_expected_outputs_pin_real_curves() -> None:
+    """The expectation files are not empty shells: every log's runs are read, with full curves."""
+    shared("real-logs")
+    for log in real_log_folders():
+        data = json.loads(_expected_file(log).read_text(encoding="utf-8"))
+        assert data["runs"], log
+        for run in data["runs"]:
+            assert "error" not in run and run["points"] > 0, (log, run)
+            assert len(run["curve"]) == run["points"], (log, run["run"])
+            steps = [point[0] for point in run["curve"]]
+            assert steps == sorted(set(steps)), (log, run["run"])

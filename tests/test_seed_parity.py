@@ -16,15 +16,16 @@ import pytest
 from hypothesis import HealthCheck, Phase, assume, given, settings
 from hypothesis import strategies as st
 
-from drift.config import RunSettings, build_settings
+from drift.config import RunSettings, SpikeMethod, build_settings
 from drift.curve import Curve
 from drift.errors import LogError
 from drift.evaluate import evaluate
 from drift.gate import RunResult, judge
 from drift.metrics import Metrics, compute_metrics, sample_indices, spike_mask
-from drift.readers import dlm
+from drift.readers import jsonl
 from drift.readers.common import LogFile
-from drift.readers.dlm import read_dlm
+from drift.readers.jsonl import read_dlm
+from drift.render.messages import message as message_of
 from tests import seed_reference as ref
 from tests.conftest import dlm_fixture
 
@@ -260,8 +261,8 @@ def make_curve(values: np.ndarray, steps: np.ndarray | None = None) -> Curve:
 def run_settings(draw: st.DrawFn, n: int) -> RunSettings:
     # original-checks alone gives the probe's verdicts, whichever spike method is selected.
     return RunSettings(
-        spike_method=draw(st.sampled_from(["seed", "robust"])),
-        original_checks="true",
+        spike_method=draw(st.sampled_from(list(SpikeMethod))),
+        original_checks=True,
         min_smoothness=draw(st.one_of(st.sampled_from([0.0, 0.5, 0.7, 0.9, 1.0]), st.floats(0.0, 1.0))),
         max_convergence_ratio=draw(
             st.one_of(st.sampled_from([0.7, 1.0, 0.1, 2.5]), st.floats(0.0, 10.0, exclude_min=True))
@@ -289,7 +290,7 @@ def reference_judgement(steps: np.ndarray, values: np.ndarray, s: RunSettings) -
 
 def check_judgement(result: RunResult, expected: dict[str, Any], n: int) -> None:
     assert result.verdict.value == expected["verdict"]
-    assert result.message == expected["message"]
+    assert message_of(result) == expected["message"]
     if expected["score"] is None:
         assert result.score is None
         return
@@ -332,7 +333,7 @@ def test_judge_long_curves_equal_seed(n: int, seed: int, sprinkle: bool) -> None
     if sprinkle:
         values[rng.integers(0, n, size=5)] = INF
     steps = np.arange(n, dtype=np.int64) * 2 + 7
-    s = RunSettings(spike_method="seed", original_checks="true")
+    s = RunSettings(spike_method=SpikeMethod.SEED, original_checks=True)
     expected = reference_judgement(steps, values, s)
     result = judge("run", make_curve(values.copy(), steps), s)
     check_judgement(result, expected, n)
@@ -353,7 +354,7 @@ def test_spike_mask_long_curve_in_chunks_equals_seed(window: int) -> None:
 
 
 def test_defaults_are_the_seeds() -> None:
-    s = RunSettings(spike_method="seed", original_checks="true")
+    s = RunSettings(spike_method=SpikeMethod.SEED, original_checks=True)
     for name, value in ref.SEED_DEFAULTS.items():
         assert getattr(s, name) == value, name
     assert s.metric == "loss"
@@ -540,9 +541,9 @@ INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
 
 def small_chunks(size: int | None) -> contextlib.AbstractContextManager[object]:
     """Make the reader stream in tiny chunks, so that chunk edges fall everywhere in small files."""
-    if size is None or not hasattr(dlm, "CHUNK_BYTES"):
+    if size is None:
         return contextlib.nullcontext()
-    return mock.patch.object(dlm, "CHUNK_BYTES", size)
+    return mock.patch.object(jsonl, "CHUNK_BYTES", size)
 
 
 def write_logs(folder: Path, texts: list[str]) -> list[LogFile]:
@@ -617,8 +618,8 @@ def seed_run(paths: list[Path], s: RunSettings) -> dict[str, Any]:
 def test_reader_and_gate_equal_seed_run(data: st.DataObject) -> None:
     texts = data.draw(st.lists(log_file("loss"), min_size=1, max_size=3), label="files")
     s = RunSettings(
-        spike_method="seed",
-        original_checks="true",
+        spike_method=SpikeMethod.SEED,
+        original_checks=True,
         min_steps=data.draw(st.integers(2, 12), label="min_steps"),
         rolling_window=data.draw(st.integers(2, 12), label="rolling_window"),
         spike_sigma=data.draw(sigmas, label="spike_sigma"),
@@ -646,11 +647,11 @@ def test_reader_and_gate_equal_seed_run(data: st.DataObject) -> None:
 def test_skip_message_without_metric_is_the_seeds(tmp_path: Path) -> None:
     """A log whose only step record has no loss: the seed SKIPs with its fixed message."""
     files = write_logs(tmp_path, ['{"type": "step", "step": 0}\n'])
-    s = RunSettings(spike_method="seed", original_checks="true")
+    s = RunSettings(spike_method=SpikeMethod.SEED, original_checks=True)
     expected = seed_run([f.path for f in files], s)
     result = judge("run", read_dlm(files, s.metric), s)
     assert result.verdict.value == expected["verdict"] == "skip"
-    assert result.message == expected["message"]
+    assert message_of(result) == expected["message"]
 
 
 def test_step_beyond_int64_counts_as_the_seed_counts_it(tmp_path: Path) -> None:
@@ -659,11 +660,11 @@ def test_step_beyond_int64_counts_as_the_seed_counts_it(tmp_path: Path) -> None:
         tmp_path,
         ['{"type": "step", "step": 0, "loss": 1.0}\n{"type": "step", "step": 9223372036854775808, "loss": 0.5}\n'],
     )
-    s = RunSettings(spike_method="seed", original_checks="true")
+    s = RunSettings(spike_method=SpikeMethod.SEED, original_checks=True)
     expected = seed_run([f.path for f in files], s)
     result = judge("run", read_dlm(files, s.metric), s)
     assert result.verdict.value == expected["verdict"] == "skip"
-    assert result.message == expected["message"]  # seed: "only 2 step records (< min_steps=10); ..."
+    assert message_of(result) == expected["message"]  # seed: "only 2 step records (< min_steps=10); ..."
 
 
 def test_integer_minus_zero_loss_is_a_plain_zero(tmp_path: Path) -> None:
@@ -673,9 +674,9 @@ def test_integer_minus_zero_loss_is_a_plain_zero(tmp_path: Path) -> None:
     seed = ref.collect([f.path for f in files])
     assert seed == {0: 1.0, 1: 0.0} and math.copysign(1.0, seed[1]) == 1.0
     assert same_float(float(curve.values[-1]), seed[1]), f"product {curve.values[-1]!r}, seed {seed[1]!r}"
-    s = RunSettings(spike_method="seed", original_checks="true", min_steps=2)
+    s = RunSettings(spike_method=SpikeMethod.SEED, original_checks=True, min_steps=2)
     expected = seed_run([f.path for f in files], s)  # "... convergence_ratio=0.00, ... final_loss=0.000; ..."
-    assert judge("run", curve, s).message == expected["message"]
+    assert message_of(judge("run", curve, s)) == expected["message"]
 
 
 def test_read_dlm_large_files_equal_seed_collector(tmp_path: Path) -> None:
@@ -756,6 +757,6 @@ def test_fixture_end_to_end_equals_seed(tmp_path: Path) -> None:
     check_metrics(run.metrics, m)
     assert run.verdict.value == verdict
     assert same_float(run.score, score)
-    assert run.message == message
+    assert message_of(run) == message
     assert list(run.curve_sampled) == ref.downsample(steps, values)
     assert outcome.verdict.value == verdict

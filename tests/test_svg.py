@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 
 from drift.config import RunSettings
 from drift.curve import Curve, Position
-from drift.gate import Event, RunResult, Verdict, error_result, judge, skip_result
+from drift.gate import Check, Event, EventKind, RunResult, Verdict, error_result, judge, skip_result
 from drift.render.svg import render_svg, svg_filename
 
 NS = "{http://www.w3.org/2000/svg}"
@@ -105,7 +105,7 @@ def test_the_default_checks_draw_no_convergence_threshold() -> None:
 
 
 def test_normal_run_has_curve_threshold_title_and_summary() -> None:
-    run = judge("runs/exp-1", _curve(_decay()), RunSettings(original_checks="true"))
+    run = judge("runs/exp-1", _curve(_decay()), RunSettings(original_checks=True))
     assert run.verdict is Verdict.PASS
     svg = render_svg(run)
     assert svg is not None
@@ -139,9 +139,9 @@ def test_failed_convergence_colours_the_threshold_red() -> None:
     run = judge(
         "slow",
         _curve([10 - 0.01 * i for i in range(50)]),
-        RunSettings(max_convergence_ratio=0.9, original_checks="true"),
+        RunSettings(max_convergence_ratio=0.9, original_checks=True),
     )
-    assert any(c.metric == "convergence_ratio" and not c.passed for c in run.checks)
+    assert any(c.check is Check.CONVERGENCE_RATIO and not c.passed for c in run.checks)
     root = _assert_inert(render_svg(run) or "")
     (line,) = _all(root, "line", "thr")
     assert "bad" in (line.get("class") or "").split()
@@ -151,8 +151,8 @@ def test_failed_convergence_colours_the_threshold_red() -> None:
 
 def test_other_failed_checks_leave_the_threshold_grey() -> None:
     values = [5.0 - 0.05 * i + (4.0 if i == 30 else 0.0) for i in range(60)]
-    run = judge("spiky", _curve(values), RunSettings(original_checks="true"))
-    assert run.verdict is Verdict.WARN and all(c.passed for c in run.checks if c.metric == "convergence_ratio")
+    run = judge("spiky", _curve(values), RunSettings(original_checks=True))
+    assert run.verdict is Verdict.WARN and all(c.passed for c in run.checks if c.check is Check.CONVERGENCE_RATIO)
     (line,) = _all(_assert_inert(render_svg(run) or ""), "line", "thr")
     assert "bad" not in (line.get("class") or "").split()
 
@@ -193,7 +193,7 @@ def test_spikes_and_non_finite_losses_are_marked_and_break_the_line() -> None:
 def test_non_finite_points_without_events_get_ticks_at_the_top() -> None:
     settings = RunSettings()
     points = ((0, 3.0), (1, math.nan), (2, 2.0), (3, -math.inf), (4, 1.0))
-    run = RunResult("bare", Verdict.WARN, 0.1, "hand-made", settings, curve_sampled=points)
+    run = RunResult("bare", Verdict.WARN, 0.1, settings, problem="hand-made", curve_sampled=points)
     root = _assert_inert(render_svg(run) or "")
     (rug,) = _all(root, "path", "rug")
     assert rug.get("d", "").count("M") == 2
@@ -249,13 +249,11 @@ def test_extreme_curves_render_inside_the_plot_with_distinct_ticks(values: list[
 
 
 def test_single_point_and_wide_steps() -> None:
-    one = RunResult("one", Verdict.PASS, 1.0, "", RunSettings(), curve_sampled=((7, 0.25),))
+    one = RunResult("one", Verdict.PASS, 1.0, RunSettings(), curve_sampled=((7, 0.25),))
     root = _assert_inert(render_svg(one) or "")
     assert len(_all(root, "circle", "final")) == 1
     for edge in (1.7120886998688722e308, -sys.float_info.max):  # the padding must not overflow
-        _assert_inert(
-            render_svg(RunResult("edge", Verdict.PASS, 1.0, "", RunSettings(), curve_sampled=((0, edge),))) or ""
-        )
+        _assert_inert(render_svg(RunResult("edge", Verdict.PASS, 1.0, RunSettings(), curve_sampled=((0, edge),))) or "")
     huge_steps = judge("big", _curve(_decay(30), [i * 10**17 for i in range(30)]), RunSettings())
     labels = _text(_assert_inert(render_svg(huge_steps) or ""))
     assert "1e18" in labels or "1.0e18" in labels
@@ -273,10 +271,12 @@ def test_many_events_stay_small() -> None:
     n = 512
     points = tuple((i * 1000, math.inf if i % 2 else 1.0 + (i % 7)) for i in range(n))
     events = tuple(
-        Event(step, "spike" if step % 3 else "non-finite", Position("f", step), rise=1.0, z=9.0)
+        Event(step, EventKind.SPIKE if step % 3 else EventKind.NON_FINITE, Position("f", step), rise=1.0, z=9.0)
         for step in range(0, n * 1000, 7)
     )
-    run = RunResult(HOSTILE, Verdict.WARN, 0.0, HOSTILE * 10, RunSettings(), events=events, curve_sampled=points)
+    run = RunResult(
+        HOSTILE, Verdict.WARN, 0.0, RunSettings(), problem=HOSTILE * 10, events=events, curve_sampled=points
+    )
     svg = render_svg(run, points, baseline_label=HOSTILE) or ""
     root = _assert_inert(svg)
     assert len(_all(root, "circle", "spike")) < 250
@@ -323,11 +323,11 @@ def _runs(draw: st.DrawFn) -> tuple[RunResult, list[tuple[int, float]] | None, s
     else:
         sampled = tuple(zip(steps or range(len(values)), values, strict=True))
         events = tuple(
-            Event(s, draw(st.sampled_from(["spike", "non-finite"])), Position("f"), draw(_LOSSES), draw(_LOSSES))
+            Event(s, draw(st.sampled_from(list(EventKind))), Position("f"), draw(_LOSSES), draw(_LOSSES))
             for s, _ in draw(st.lists(st.sampled_from(sampled), max_size=20))
         )
         verdict = draw(st.sampled_from(list(Verdict)))
-        run = RunResult(name, verdict, None, draw(_NAMES), settings, events=events, curve_sampled=sampled)
+        run = RunResult(name, verdict, None, settings, problem=draw(_NAMES), events=events, curve_sampled=sampled)
     baseline = draw(st.none() | st.lists(st.tuples(st.integers(-(10**15), 10**15), _LOSSES), max_size=600))
     return run, baseline, draw(_NAMES)
 

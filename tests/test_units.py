@@ -1,9 +1,8 @@
-"""Unit tests of the pieces around the core: the runtime shim, config, renderers, CLI."""
+"""Unit tests of the pieces around the core: the runtime shim, renderers, CLI (config: test_config.py)."""
 
 from __future__ import annotations
 
 import io
-import json
 import math
 from pathlib import Path
 
@@ -13,14 +12,14 @@ import pytest
 from drift import app, ghactions
 from drift.app import Runtime, run
 from drift.cli import main as cli_main
-from drift.config import RunSettings, build_settings
+from drift.config import FailOn, RunSettings
 from drift.curve import Curve
-from drift.errors import ConfigError
 from drift.gate import Verdict, decide, judge
 from drift.metrics import compute_metrics, sample_indices
 from drift.render.chart import mermaid, sparkline
 from drift.render.summary import render_summary
-from tests.conftest import decaying, workflow_commands, write_store
+from drift.runner import RunnerEnv
+from tests.conftest import decaying, read_report, workflow_commands, write_store
 
 
 # --- the Actions runtime shim -------------------------------------------------------------------
@@ -48,49 +47,6 @@ def test_untrusted_group_wraps_text_in_stop_commands() -> None:
     assert len(token) == 32 and lines[-2] == f"::{token}::" and lines[-1] == "::endgroup::"
     assert "\x1b" not in out.getvalue()
     assert [c[0] for c in workflow_commands(out.getvalue())] == ["group", "endgroup"]
-
-
-# --- configuration -----------------------------------------------------------------------------
-def _settings(tmp_path: Path, text: str, **inputs: str) -> RunSettings:
-    (tmp_path / "c.yml").write_text(text)
-    return build_settings({"config": "c.yml", "path": "x", **inputs}, tmp_path).for_run("runs/a")
-
-
-@pytest.mark.parametrize(
-    ("text", "message"),
-    [
-        ("min-smoothness: high\n", "c.yml:1: min-smoothness must be a number from 0 to 1, got 'high'"),
-        ("a: 1\nrolling_window: -2\n", "c.yml:1: unknown setting 'a'"),
-        ("rolling_window: -2\n", "c.yml:1: rolling-window must be an integer from 2 to 1000, got -2"),
-        ("min_steps: 1.5\n", "c.yml:1: min-steps must be an integer of at least 2, got 1.5"),
-        ("robust_window: 1001\n", "c.yml:1: robust-window must be an integer from 2 to 1000, got 1001"),
-        ("max-instability-events: true\n", "max-instability-events must be an integer of at least 0, got True"),
-        ("spike_sigma: 0\n", "spike-sigma must be a number above 0, got 0"),
-        ("min_steps: 3\nmin-steps: 4\n", "min-steps is set twice"),
-        ("- a\n- b\n", "c.yml:1: the config file must be a mapping of settings"),
-        ("min_steps: [3]\n", "c.yml:1: min-steps must be an integer of at least 2, got a sequence"),
-        ("key: [unclosed\n", "c.yml:2:"),
-        ("overrides:\n  'x*':\n    fail-on: never\n", "c.yml:3: fail-on cannot be set here"),
-        ("report-path: x\n", "c.yml:1: report-path cannot be set here; set it as a workflow input"),
-    ],
-)
-def test_config_file_errors(tmp_path: Path, text: str, message: str) -> None:
-    with pytest.raises(ConfigError) as caught:
-        _settings(tmp_path, text)
-    assert message in str(caught.value)
-    assert "\n" not in str(caught.value)
-
-
-def test_config_precedence(tmp_path: Path) -> None:
-    text = (
-        "min_smoothness: 0.5\noverrides:\n"
-        "  'runs/*': {min-smoothness: 0.4, spike_sigma: 5}\n  'runs/a': {spike-sigma: 6}\n"
-    )
-    assert _settings(tmp_path, text) == RunSettings(min_smoothness=0.4, spike_sigma=6.0)
-    assert _settings(tmp_path, text, **{"min-smoothness": "0.9"}).min_smoothness == 0.9
-    assert _settings(tmp_path, "").min_smoothness == 0.7
-    settings = build_settings({"config": "c.yml", "path": "a\n b ,c,,"}, tmp_path)
-    assert settings.paths == ("a", "b", "c")
 
 
 # --- metrics edge cases the seed defines -------------------------------------------------------
@@ -151,7 +107,7 @@ def test_sparkline() -> None:
 def test_summary_stays_under_the_limit_and_says_what_it_left_out() -> None:
     curve = _curve([5.0 - 0.1 * i + (0.5 if i % 3 == 0 else 0.0) for i in range(600)])
     runs = [judge(f"runs/r{i:05d}-" + "x" * 80, curve, RunSettings()) for i in range(6000)]
-    outcome = decide(runs, "warn")
+    outcome = decide(runs, FailOn.WARN)
     text = render_summary(outcome, "report.json")
     assert len(text.encode()) < 1024 * 1024
     assert "left out of the table" in text and "Every run is in <code>report\\.json</code>" in text
@@ -166,7 +122,7 @@ def test_internal_error_is_one_clear_annotation(tmp_path: Path, monkeypatch: pyt
 
     monkeypatch.setattr(app, "evaluate", boom)
     out = io.StringIO()
-    code = run({"path": "x"}, Runtime(out, tmp_path))
+    code = run({"path": "x"}, Runtime(out, RunnerEnv(tmp_path)))
     assert code == app.EXIT_INTERNAL
     commands = workflow_commands(out.getvalue())
     # the reading group is closed, the traceback goes in its own inert group, then one error
@@ -179,7 +135,10 @@ def test_unwritable_report_keeps_summary_and_outputs(tmp_path: Path) -> None:
     write_store(tmp_path / "run", [decaying()])
     (tmp_path / "blocked").write_text("a file, not a folder")
     summary, output = tmp_path / "summary", tmp_path / "output"
-    code = run({"path": "run", "report-path": "blocked/report.json"}, Runtime(io.StringIO(), tmp_path, output, summary))
+    code = run(
+        {"path": "run", "report-path": "blocked/report.json"},
+        Runtime(io.StringIO(), RunnerEnv(tmp_path, output, summary)),
+    )
     assert code == app.EXIT_USAGE
     assert "PASS" in summary.read_text() and "verdict<<" in output.read_text()
 
@@ -191,7 +150,7 @@ def test_cli(tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: py
     assert cli_main(["good", "--report-path", "r.json", "--summary", "s.md"]) == 0
     out = capsys.readouterr().out
     assert "good" in out and "PASS" in out and "::" not in out
-    assert json.loads(Path("r.json").read_text())["verdict"] == "pass"
+    assert read_report(Path("r.json"))["verdict"] == "pass"
     assert Path("s.md").read_text().startswith("## ✅")
     assert cli_main(["good", "--min-smoothness", "2"]) == 2
     assert "command line: min-smoothness must be a number from 0 to 1" in capsys.readouterr().err

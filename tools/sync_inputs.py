@@ -1,8 +1,10 @@
-"""Rewrite action.yml's inputs and the README's inputs table from drift/config.py's FIELDS.
+"""Rewrite action.yml's inputs and the two inputs tables from drift/config.py's FIELDS.
 
     python tools/sync_inputs.py
 
-tests/test_meta.py fails when the three disagree; this makes them agree again.
+docs/inputs.md holds the full table (each description is the setting's help); the README's short
+table keeps its hand-written one-line descriptions, and a new input gets its help's first sentence
+there (shorten it by hand). tests/test_meta.py fails when these disagree; this makes them agree.
 """
 
 from __future__ import annotations
@@ -34,13 +36,37 @@ def action_inputs() -> str:
     return "\n".join(lines) + "\n"
 
 
-def readme_rows() -> str:
-    rows = []
+HEADER = "| Input | Default | Where | {} |\n|---|---|---|---|\n"
+README_HEADER, DOCS_HEADER = HEADER.format("What"), HEADER.format("Description")
+TABLE_ROWS = r"(?:\| `.*\n)*"
+
+
+def rows(describe: dict[str, str]) -> str:
+    out = []
     for f in FIELDS:
         default = "(required)" if f.name == "path" else (f"`{f.default}`" if f.default not in ("", ()) else "–")
         where = {"run": "per run", "gate": "file or input", "input": "input only"}[f.scope]
-        rows.append(f"| `{f.name}` | {default} | {where} | {f.help} |")
-    return "\n".join(rows) + "\n"
+        text = (describe.get(f.name) or f.help).replace("\\|", "|").replace("|", "\\|")  # a bare | ends a cell
+        out.append(f"| `{f.name}` | {default} | {where} | {text} |")
+    return "\n".join(out) + "\n"
+
+
+def _short_descriptions(readme: str) -> dict[str, str]:
+    table = re.search(re.escape(README_HEADER) + TABLE_ROWS, readme)
+    cells = [re.split(r"(?<!\\)\|", row)[1:-1] for row in (table.group(0) if table else "").splitlines()[2:]]
+    return {cell[0].strip().strip("`"): cell[3].strip().replace("\\|", "|") for cell in cells}
+
+
+def _first_sentence(text: str) -> str:
+    return re.split(r"(?<=[.)])\s", text, maxsplit=1)[0]
+
+
+def _rewrite(path: Path, header: str, table: str) -> None:
+    text = path.read_text(encoding="utf-8")
+    text, count = re.subn(re.escape(header) + TABLE_ROWS, lambda _: header + table, text)
+    if count != 1:
+        raise SystemExit(f"{path}: expected one inputs table, found {count}")
+    path.write_text(text, encoding="utf-8")
 
 
 def main() -> None:
@@ -49,10 +75,9 @@ def main() -> None:
     text = re.sub(r"^inputs:\n(?:  .*\n|    .*\n)*", action_inputs(), text, flags=re.M)
     action.write_text(text, encoding="utf-8")
     readme = ROOT / "README.md"
-    text = readme.read_text(encoding="utf-8")
-    header = "| Input | Default | Where | Description |\n|---|---|---|---|\n"
-    text = re.sub(re.escape(header) + r"(?:\| `.*\n)*", header + readme_rows(), text)
-    readme.write_text(text, encoding="utf-8")
+    short = _short_descriptions(readme.read_text(encoding="utf-8"))
+    _rewrite(readme, README_HEADER, rows({f.name: short.get(f.name) or _first_sentence(f.help) for f in FIELDS}))
+    _rewrite(ROOT / "docs" / "inputs.md", DOCS_HEADER, rows({}))
 
 
 if __name__ == "__main__":

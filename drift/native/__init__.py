@@ -4,6 +4,10 @@ library, ``_textscan.so``, since it needs a C++ compiler and libre2: Debian's ``
 
 Build them with ``python -m drift.native`` (the Docker image has them built in). Without them
 everything still works, through Python's json module and google-re2's binding, only slower.
+
+Every entry point is declared once, in ``LIBRARIES``: its result type and its parameters (name and
+ctypes type, in order). Loading a library binds them all; ``check`` names a refused parameter from
+the same row. A new entry point is one more ``Entry`` there.
 """
 
 from __future__ import annotations
@@ -12,111 +16,172 @@ import ctypes
 import shutil
 import subprocess
 import sys
-from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 HERE = Path(__file__).resolve().parent
 SOURCES = tuple(sorted(HERE.glob("*.c")))  # one library for every fast path
 LIBRARY = HERE / "_scan.so"
 TEXT_SOURCE = HERE / "textscan.cc"
 TEXT_LIBRARY = HERE / "_textscan.so"
-TEXT_ABI = 1
 
-# The calling convention of the entry points: a library built from older sources is not loaded,
-# since its functions would be called with arguments they do not expect.
-ABI = 2
+_I64, _INT, _PTR, _TEXT = ctypes.c_int64, ctypes.c_int, ctypes.c_void_p, ctypes.c_char_p
 
-_loaded: ctypes.CDLL | bool | None = False
-_text_loaded: ctypes.CDLL | bool | None = False
 
-# drift_scan's parameters, in order; its contract errors name them.
-SCAN_ARGUMENTS = (
-    "buf", "len", "start", "line0", "step_key", "step_len", "metric", "metric_len", "filter_key",
-    "filter_key_len", "filter_value", "filter_value_len", "steps", "values", "point_lines", "point_cap",
-    "deferred", "deferred_cap", "res",
-)  # fmt: skip
-# drift_text_scan's parameters, in order.
-TEXT_SCAN_ARGUMENTS = (
-    "handle", "buf", "len", "start", "limit", "step_group", "value_group", "head_group", "kinds", "flags",
-    "spans", "values", "steps", "cap", "res",
-)  # fmt: skip
+@dataclass(frozen=True)
+class Entry:
+    """One compiled entry point: what it returns and its parameters, in order (contract errors name them)."""
+
+    name: str
+    restype: Any  # a ctypes type, or None for void
+    parameters: tuple[tuple[str, Any], ...]
+
+    @property
+    def arguments(self) -> tuple[str, ...]:
+        return tuple(name for name, _ in self.parameters)
+
+
+@dataclass(frozen=True)
+class Library:
+    """A shared library and its entry points. A library built from older sources (another ``abi``)
+    is not loaded, since its functions would be called with arguments they do not expect."""
+
+    path: Path
+    abi_symbol: str
+    abi: int
+    unversioned_abi: int  # the ABI of a library without ``abi_symbol`` (the first C library had none)
+    entries: tuple[Entry, ...]
+
+
+def _params(spec: str, *types: Any) -> tuple[tuple[str, Any], ...]:
+    names = spec.split()
+    if len(names) != len(types):
+        raise ValueError(f"{len(names)} parameter names for {len(types)} types")
+    return tuple(zip(names, types, strict=True))
+
+
+SCAN = Library(
+    LIBRARY,
+    "drift_abi",
+    abi=2,
+    unversioned_abi=1,
+    entries=(
+        Entry(
+            "drift_scan",  # scan.c: JSON-lines records
+            _I64,
+            _params(
+                "buf len start line0 step_key step_len metric metric_len filter_key filter_key_len "
+                "filter_value filter_value_len steps values point_lines point_cap deferred deferred_cap res",
+                *(_PTR, _I64, _I64, _I64, _TEXT, _I64, _TEXT, _I64, _TEXT, _I64, _TEXT, _I64),
+                *(_PTR, _PTR, _PTR, _I64, _PTR, _I64, _PTR),
+            ),
+        ),
+        Entry(
+            "drift_jsondoc_scan",  # jsondoc.c: a trainer_state.json's log_history
+            _INT,
+            _params(
+                "buf len metric metric_len steps values entries capacity deferred deferred_capacity "
+                "keys keys_capacity counts",
+                *(_PTR, _I64, _TEXT, _I64, _PTR, _PTR, _PTR, _I64, _PTR, _I64, _PTR, _I64, _PTR),
+            ),
+        ),
+        Entry(
+            "drift_tfevents_scan",  # tfevents.c: TensorBoard event records
+            _I64,
+            _params(
+                "buf start size avail record_base res recs steps values tag_ids cap tag_start tag_len "
+                "tag_cap slots n_slots",
+                *(_PTR, _I64, _I64, _I64, _I64, _PTR, _PTR, _PTR, _PTR, _PTR, _I64, _PTR, _PTR, _I64, _PTR, _I64),
+            ),
+        ),
+    ),
+)
+TEXT = Library(
+    TEXT_LIBRARY,
+    "drift_text_abi",
+    abi=1,
+    unversioned_abi=0,
+    entries=(
+        Entry("drift_text_compile", _PTR, _params("pattern len max_mem groups", _TEXT, _I64, _I64, _PTR)),
+        Entry("drift_text_free", None, _params("handle", _PTR)),
+        Entry(
+            "drift_text_scan",  # textscan.cc: console-log lines through RE2
+            _I64,
+            _params(
+                "handle buf len start limit step_group value_group head_group kinds flags spans values steps cap res",
+                *(_PTR, _TEXT, _I64, _I64, _I64, _I64, _I64, _I64, _PTR, _PTR, _PTR, _PTR, _PTR, _I64, _PTR),
+            ),
+        ),
+    ),
+)
+LIBRARIES = (SCAN, TEXT)
+ENTRIES = {entry.name: entry for library in LIBRARIES for entry in library.entries}
+
+_loaded: dict[Path, ctypes.CDLL | None] = {}
 
 
 class ContractError(RuntimeError):
     """A compiled entry point refused its arguments: a bug in the calling Python, never the log's."""
 
 
-def check(entry: str, code: int, arguments: Sequence[str]) -> int:
+def check(entry: str, code: int) -> int:
     """``code`` when it is not an error; each entry point returns -n when its argument n
     (1-based) breaks its contract, instead of reading or writing where it should not."""
     if code >= 0:
         return code
     n = -code
+    arguments = ENTRIES[entry].arguments
     name = arguments[n - 1] if n <= len(arguments) else "?"
     raise ContractError(f"{entry} refused argument {n} ({name}): the caller broke its contract (a training-drift bug)")
 
 
-def load() -> ctypes.CDLL | None:
-    """The compiled scanner, or None when it is not built (or not loadable here)."""
-    global _loaded  # noqa: PLW0603 - loaded once per process
-    if _loaded is False:
+def _open(library: Library) -> ctypes.CDLL | None:
+    """The library with every entry point it has bound from the table, once per process; None when
+    it is not built, not loadable here, or of another ABI."""
+    if library.path not in _loaded:
         try:
-            lib = ctypes.CDLL(str(LIBRARY))
+            lib: ctypes.CDLL | None = ctypes.CDLL(str(library.path))
         except OSError:
-            _loaded = None
-        else:
-            _loaded = lib if _abi(lib) == ABI else None
-            if _loaded is not None:
-                i64, ptr, text = ctypes.c_int64, ctypes.c_void_p, ctypes.c_char_p
-                lib.drift_scan.restype = i64
-                lib.drift_scan.argtypes = [
-                    *(ptr, i64, i64, i64, text, i64, text, i64, text, i64, text, i64),
-                    *(ptr, ptr, ptr, i64, ptr, i64, ptr),
-                ]
-    return _loaded if isinstance(_loaded, ctypes.CDLL) else None
+            lib = None
+        if lib is not None and _abi(lib, library) != library.abi:
+            lib = None
+        if lib is not None:
+            for entry in library.entries:
+                function = getattr(lib, entry.name, None)  # a library may predate an entry point
+                if function is not None:
+                    function.restype = entry.restype
+                    function.argtypes = [ctype for _, ctype in entry.parameters]
+        _loaded[library.path] = lib
+    return _loaded[library.path]
+
+
+def load() -> ctypes.CDLL | None:
+    """The compiled C readers, or None when they are not built (or not loadable here)."""
+    return _open(SCAN)
 
 
 def load_text() -> ctypes.CDLL | None:
     """The text reader's RE2 scanner, or None when it is not built (or not loadable here)."""
-    global _text_loaded  # noqa: PLW0603 - loaded once per process
-    if _text_loaded is False:
-        try:
-            lib = ctypes.CDLL(str(TEXT_LIBRARY))
-        except OSError:
-            _text_loaded = None
-        else:
-            _text_loaded = lib if _abi(lib, "drift_text_abi") == TEXT_ABI else None
-            if _text_loaded is not None:
-                i64, ptr = ctypes.c_int64, ctypes.c_void_p
-                lib.drift_text_compile.restype = ptr
-                lib.drift_text_compile.argtypes = [ctypes.c_char_p, i64, i64, ptr]
-                lib.drift_text_free.restype = None
-                lib.drift_text_free.argtypes = [ptr]
-                lib.drift_text_scan.restype = i64
-                lib.drift_text_scan.argtypes = [
-                    ptr,
-                    ctypes.c_char_p,
-                    i64,
-                    i64,
-                    i64,
-                    i64,
-                    i64,
-                    i64,
-                    *(ptr,) * 5,
-                    i64,
-                    ptr,
-                ]
-    return _text_loaded if isinstance(_text_loaded, ctypes.CDLL) else None
+    return _open(TEXT)
 
 
-def _abi(lib: ctypes.CDLL, name: str = "drift_abi") -> int:
-    try:
-        function = getattr(lib, name)
-    except AttributeError:
-        return 1 if name == "drift_abi" else 0  # the first C library had no version
-    function.restype = ctypes.c_int64
-    function.argtypes = []
-    return int(function())
+def function(name: str) -> ctypes._NamedFuncPointer | None:
+    """The bound entry point ``name`` (a ctypes function), or None: its library is not built, or was
+    built before the entry point existed."""
+    library = next(library for library in LIBRARIES if any(e.name == name for e in library.entries))
+    lib = _open(library)
+    found: ctypes._NamedFuncPointer | None = None if lib is None else getattr(lib, name, None)
+    return found
+
+
+def _abi(lib: ctypes.CDLL, library: Library) -> int:
+    version = getattr(lib, library.abi_symbol, None)
+    if version is None:
+        return library.unversioned_abi
+    version.restype = ctypes.c_int64
+    version.argtypes = []
+    return int(version())
 
 
 def build(compiler: str | None = None, output: Path | None = None) -> Path:

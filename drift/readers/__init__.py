@@ -6,7 +6,6 @@ Each reader is imported on first use, so a job that reads only dlm logs never im
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import replace
 
 from drift.curve import Curve
 from drift.readers.common import LogFile, ReadSpec
@@ -15,9 +14,9 @@ from drift.readers.common import LogFile, ReadSpec
 def read(fmt: str, files: Sequence[LogFile], spec: ReadSpec) -> Curve:
     # Imports inside: each reader loads only when a run of its format is read.
     if fmt == "dlm":
-        from drift.readers.jsonl import DLM, read_jsonl  # noqa: PLC0415
+        from drift.readers.jsonl import read_dlm  # noqa: PLC0415
 
-        return read_jsonl(files, replace(DLM, metric=spec.metric), format="dlm")
+        return read_dlm(files, spec.metric)
     if fmt == "jsonl":
         from drift.readers.jsonl import read_jsonl  # noqa: PLC0415
 
@@ -37,7 +36,7 @@ def read(fmt: str, files: Sequence[LogFile], spec: ReadSpec) -> Curve:
     if fmt == "mlflow":
         from drift.readers.mlflowstore import read_mlflow  # noqa: PLC0415
 
-        return read_mlflow(files, spec, [f.key for f in files])
+        return read_mlflow(files, spec)
     if fmt == "text":
         from drift.readers.text import read_text  # noqa: PLC0415
 

@@ -3,15 +3,19 @@ it found become one run's curve (steps ascending, the last value read for a repe
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
 from drift.curve import Curve, FloatArray, IntArray, LineArray, Position, SmallIntArray
+from drift.errors import LogError
 
 INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
+INT32_LIMIT = 2**31 - 1  # positions below it are kept as int32
+FIELDS_SHOWN = 50  # names kept for a missing-metric hint, which lists them all; a hostile log may hold thousands
 
 
 @dataclass(frozen=True)
@@ -74,6 +78,46 @@ class Points:
         self.skipped += 1
         if self.first_skipped is None:
             self.first_skipped = Position(file, at, self.unit)
+
+
+@dataclass
+class Batch:
+    """Points gathered one at a time (step, value, place), joined to a run's Points as arrays by
+    ``close``. A whole-number step beyond int64 is counted as oversized, not kept."""
+
+    points: Points
+    file_index: int = 0
+    steps: list[int] = field(default_factory=list)
+    values: list[float] = field(default_factory=list)
+    places: list[int] = field(default_factory=list)
+
+    def add(self, step: int, value: float, place: int) -> None:
+        if INT64_MIN <= step <= INT64_MAX:
+            self.steps.append(step)
+            self.values.append(value)
+            self.places.append(place)
+        else:
+            self.points.oversized.add(step)
+
+    def close(self) -> None:
+        self.points.add_lists(self.file_index, self.steps, self.values, self.places)
+
+
+@contextmanager
+def reading(log: LogFile) -> Iterator[None]:
+    """An OSError while ``log`` is read becomes the LogError that names it."""
+    try:
+        yield
+    except OSError as exc:
+        raise LogError(f"failed to read {log.display}: {exc.strerror or exc}", file=log.display) from None
+
+
+def narrow(positions: LineArray, largest: int) -> LineArray:
+    """A copy of ``positions`` (lines, records, entries), as int32 when ``largest``, the greatest of
+    them, fits: any log under two billion lines or records, and it halves the column's memory."""
+    if largest < INT32_LIMIT:
+        return positions.astype(np.int32)
+    return positions.astype(np.int64)
 
 
 def record_point(record: dict[str, object], step_key: str, metric: str) -> tuple[int, float] | int | None:

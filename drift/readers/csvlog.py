@@ -46,14 +46,17 @@ import numpy.typing as npt
 from drift.curve import Curve, FloatArray, IntArray
 from drift.errors import LogError
 from drift.readers.common import (
+    FIELDS_SHOWN,
     INT64_MAX,
     INT64_MIN,
     STEP_KEYS,
+    Batch,
     LogFile,
     Points,
     ReadSpec,
     finish,
     listing,
+    reading,
     resolve_metric,
 )
 
@@ -382,21 +385,18 @@ def read_csv(files: Sequence[LogFile], spec: ReadSpec, *, fast: bool = True) -> 
     step_names: list[str] = []
     missing: list[str] = []
     for index, log in enumerate(files):
-        try:
-            with log.path.open("rb") as handle:
-                header, rest = _header(handle, log, spec)
-                if header.metric is None:
-                    missing.append(log.display)
-                    seen = dict.fromkeys(points.fields_seen + tuple(clean(n.strip()) for n in header.names))
-                    points.fields_seen = tuple(seen)[:50]
-                    continue
-                read_names.append(header.metric_name)
-                step_names.append(header.names[header.step].strip())
-                if header.names[header.step].strip().casefold() == "epoch":
-                    notes.append(f"{log.display} has no step column: its epoch column is the step")
-                _read_body(_Source(log, index, header, points), blocks(handle, rest), fast=fast)
-        except OSError as exc:
-            raise LogError(f"failed to read {log.display}: {exc.strerror or exc}", file=log.display) from None
+        with reading(log), log.path.open("rb") as handle:
+            header, rest = _header(handle, log, spec)
+            if header.metric is None:
+                missing.append(log.display)
+                seen = dict.fromkeys(points.fields_seen + tuple(clean(n.strip()) for n in header.names))
+                points.fields_seen = tuple(seen)[:FIELDS_SHOWN]
+                continue
+            read_names.append(header.metric_name)
+            step_names.append(header.names[header.step].strip())
+            if header.names[header.step].strip().casefold() == "epoch":
+                notes.append(f"{log.display} has no step column: its epoch column is the step")
+            _read_body(_Source(log, index, header, points), blocks(handle, rest), fast=fast)
     if missing and read_names:
         notes.append(f"no {spec.metric!r} column in {listing(missing, 3)}: read nothing from it")
     if len(set(read_names)) > 1:
@@ -551,9 +551,7 @@ def _slow_rows(src: _Source, block: bytes, parts: Iterator[bytes], line: int) ->
     assert metric is not None
     feed = _Feed(block, parts)
     reader = csv.reader(feed, delimiter=header.delimiter)
-    steps: list[int] = []
-    values: list[float] = []
-    lines: list[int] = []
+    batch = Batch(points, src.index)
     while True:
         at = line + feed.count + 1
         try:
@@ -571,19 +569,13 @@ def _slow_rows(src: _Source, block: bytes, parts: Iterator[bytes], line: int) ->
             else:
                 if row and len(row) != len(header.names):
                     points.irregular_row(shown, at)
-            if point is None:
-                pass
-            elif INT64_MIN <= point[0] <= INT64_MAX:
-                steps.append(point[0])
-                values.append(point[1])
-                lines.append(at)
-            else:
-                points.oversized.add(point[0])
+            if point is not None:
+                batch.add(*point, at)
         if feed.drained:
             # csv.reader never reads ahead, so a row that used up the block ends at its end: the
             # next block may take the fast path again.
             break
-    points.add_lists(src.index, steps, values, lines)
+    batch.close()
     return line + feed.count
 
 

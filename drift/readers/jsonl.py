@@ -21,11 +21,12 @@ built, go through ``json.loads`` one line at a time.
 from __future__ import annotations
 
 import ctypes
+import io
 import json
 import math
 import os
 from collections import deque
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from typing import TypeVar
@@ -34,13 +35,16 @@ import numpy as np
 import numpy.typing as npt
 
 from drift import native
-from drift.curve import Curve, FloatArray, IntArray, LineArray, Position
+from drift.curve import Curve, FloatArray, IntArray, Position
 from drift.errors import LogError
 from drift.readers.common import (
+    FIELDS_SHOWN,
     LogFile,
     Points,
     ReadSpec,
     finish,
+    narrow,
+    reading,
     record_point,
     resolve_metric,
     step_candidates,
@@ -79,15 +83,13 @@ def read_jsonl(files: Sequence[LogFile], spec: ReadSpec, *, fast: bool = True, f
         spec, notes = resolve_keys(head, spec)
     key = _Keys.of(spec)
     for index, log in enumerate(files):
-        try:
+        with reading(log):
             _read_file(_Source(log, index, spec, points), key, lib)
-        except OSError as exc:
-            raise LogError(f"failed to read {log.display}: {exc.strerror or exc}", file=log.display) from None
     if format != "jsonl":
         return finish(points, files, format=format)
     if not points.fields_seen and not any(part.size for part in points.steps):
         # No record held the metric: the hint lists the fields the first records do hold.
-        points.fields_seen = tuple(dict.fromkeys(str(k) for r in head for k in r))[:20]
+        points.fields_seen = tuple(dict.fromkeys(str(k) for r in head for k in r))[:FIELDS_SHOWN]
     return finish(points, files, format=format, metric_name=spec.metric, step_name=spec.step_key, notes=notes)
 
 
@@ -174,55 +176,62 @@ def _read_file(src: _Source, key: _Keys, lib: ctypes.CDLL | None) -> None:
             line_base += _merge(src, future.result(), buffer, line_base)
 
     with src.log.path.open("rb") as handle:
-        remaining = os.fstat(handle.fileno()).st_size
-        carry: bytes | bytearray = b""  # bytearray: a line longer than a chunk, read so far
-        while True:
-            # Sized to what is left (+1 to see the end of a file that grows while we read it),
-            # so a small log costs a small buffer. A line longer than a chunk is read on into its
-            # own buffer, doubling, so a 100 MB line costs a few copies, not one per chunk.
-            held = len(carry)
-            want = max(1, min(max(CHUNK_BYTES, held), remaining + 1))
-            if isinstance(carry, bytearray):
-                buffer = carry
-                more = handle.read(want)
-                buffer += more
-                got = len(more)
-                del more
-            else:
-                buffer = bytearray(held + want)
-                buffer[:held] = carry
-                got = handle.readinto(memoryview(buffer)[held:])
-            remaining = max(0, remaining - got)
-            filled = held + got
-            if got == 0:
-                size = filled  # the last line, without its newline
-                carry = b""
-            else:
-                cut = buffer.rfind(b"\n", held, filled)  # the carry holds no newline
-                if cut < 0:  # a very long line: keep reading until it ends
-                    del buffer[filled:]
-                    carry = buffer
-                    continue
-                size = cut + 1
-                carry = bytes(buffer[size:filled])
-            if size:
-                # Scans run on the pool (ctypes drops the GIL) while this thread reads ahead;
-                # results are merged strictly in file order.
-                # A lone CR changes the line count: such chunks take the json.loads path.
-                future: Future[_Scan] | None = None
-                if lib is not None and buffer.find(b"\r", 0, size) < 0:
-                    if remaining == 0 and not pending:  # the last chunk of a small file: a thread hop costs more
-                        future = Future()
-                        future.set_result(_scan(lib, buffer, size, key))
-                    else:
-                        future = _pool().submit(_scan, lib, buffer, size, key)
-                pending.append((buffer, size, future))
-                while len(pending) > _IN_FLIGHT:
-                    finish_one()
-            if got == 0:
-                break
+        for buffer, size, last in _chunks(handle):
+            # Scans run on the pool (ctypes drops the GIL) while this thread reads ahead;
+            # results are merged strictly in file order.
+            # A lone CR changes the line count: such chunks take the json.loads path.
+            future: Future[_Scan] | None = None
+            if lib is not None and buffer.find(b"\r", 0, size) < 0:
+                if last and not pending:  # the last chunk of a small file: a thread hop costs more
+                    future = Future()
+                    future.set_result(_scan(lib, buffer, size, key))
+                else:
+                    future = _pool().submit(_scan, lib, buffer, size, key)
+            pending.append((buffer, size, future))
+            while len(pending) > _IN_FLIGHT:
+                finish_one()
     while pending:
         finish_one()
+
+
+def _chunks(handle: io.BufferedReader) -> Iterator[tuple[bytearray, int, bool]]:
+    """The file as chunks of whole lines: (buffer, size of the lines in it, whether the file's
+    size says no bytes follow). Read lazily, so the caller's scans overlap the reading."""
+    remaining = os.fstat(handle.fileno()).st_size
+    carry: bytes | bytearray = b""  # bytearray: a line longer than a chunk, read so far
+    while True:
+        # Sized to what is left (+1 to see the end of a file that grows while we read it),
+        # so a small log costs a small buffer. A line longer than a chunk is read on into its
+        # own buffer, doubling, so a 100 MB line costs a few copies, not one per chunk.
+        held = len(carry)
+        want = max(1, min(max(CHUNK_BYTES, held), remaining + 1))
+        if isinstance(carry, bytearray):
+            buffer = carry
+            more = handle.read(want)
+            buffer += more
+            got = len(more)
+            del more
+        else:
+            buffer = bytearray(held + want)
+            buffer[:held] = carry
+            got = handle.readinto(memoryview(buffer)[held:])
+        remaining = max(0, remaining - got)
+        filled = held + got
+        if got == 0:
+            size = filled  # the last line, without its newline
+            carry = b""
+        else:
+            cut = buffer.rfind(b"\n", held, filled)  # the carry holds no newline
+            if cut < 0:  # a very long line: keep reading until it ends
+                del buffer[filled:]
+                carry = buffer
+                continue
+            size = cut + 1
+            carry = bytes(buffer[size:filled])
+        if size:
+            yield buffer, size, remaining == 0
+        if got == 0:
+            return
 
 
 @dataclass(frozen=True)
@@ -283,7 +292,6 @@ def _scan(lib: ctypes.CDLL, buffer: bytearray, size: int, key: _Keys) -> _Scan:
                 out_steps.ctypes.data, out_values.ctypes.data, out_at.ctypes.data, points,
                 out_deferred.ctypes.data, deferred_rows, res.ctypes.data,
             ),
-            native.SCAN_ARGUMENTS,
         )  # fmt: skip
         k, d = int(res[_R_POINTS]), int(res[_R_DEFERRED])
         last = stop != _SCAN_FULL  # else the next call writes over the arrays: keep copies
@@ -353,10 +361,7 @@ def _python_chunk(src: _Source, data: bytes, base: int) -> int:
 def _merge(src: _Source, scan: _Scan, data: bytearray, base: int) -> int:
     """Fold one scanned chunk into the run, sending the lines it deferred through json.loads."""
     steps, values = scan.steps, scan.values
-    # Line numbers fit in 32 bits for any log under two billion lines; that halves their memory.
-    lines: LineArray = scan.at + (base + 1)
-    if base + scan.lines < 2**31 - 1:
-        lines = lines.astype(np.int32)
+    lines = narrow(scan.at + (base + 1), base + scan.lines)
     # dlm writes a non-finite loss as a bare NaN/Infinity; the seed keeps each as +inf.
     values[~np.isfinite(values)] = math.inf
 
@@ -428,7 +433,7 @@ def _python_line(src: _Source, raw: bytes, line_no: int) -> tuple[int, float] | 
     if point is None:
         points.ignored += 1
         if not points.fields_seen:
-            points.fields_seen = tuple(str(k) for k in list(record)[:20])
+            points.fields_seen = tuple(str(k) for k in list(record)[:FIELDS_SHOWN])
         return None
     step, value = point
     return step, (value if math.isfinite(value) else math.inf)
@@ -439,7 +444,7 @@ def _keys(raw: bytes) -> tuple[str, ...]:
         record = json.loads(raw)
     except (ValueError, RecursionError):
         return ()
-    return tuple(str(k) for k in list(record)[:20]) if isinstance(record, dict) else ()
+    return tuple(str(k) for k in list(record)[:FIELDS_SHOWN]) if isinstance(record, dict) else ()
 
 
 def _selected(record: dict[str, object], spec: ReadSpec) -> bool:

@@ -26,12 +26,29 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 from drift.curve import Curve
-from drift.httpclient import Request, Response, Transport, describe, json_body, one_line, retry_after, urllib_transport
-from drift.readers.common import INT64_MAX, INT64_MIN, LogFile, Points, ReadSpec, finish, resolve_metric
+from drift.httpclient import (
+    Request,
+    Response,
+    Transport,
+    backoff,
+    describe,
+    json_body,
+    one_line,
+    retry_after,
+    urllib_transport,
+)
+from drift.readers.common import (
+    FIELDS_SHOWN,
+    Batch,
+    LogFile,
+    Points,
+    ReadSpec,
+    finish,
+    resolve_metric,
+)
 from drift.readers.mlflowstore import NAME_CHARS, _logging_order, _name
+from drift.runner import RunnerEnv
 
 API = "/api/2.0/mlflow"
 HISTORY_PAGE = 25_000  # MLflow's MAX_RESULTS_GET_METRIC_HISTORY: the largest page the server gives
@@ -84,12 +101,10 @@ class Credentials:
         return ""
 
 
-def credentials_from(env: Mapping[str, str]) -> Credentials:
+def credentials_from(env: RunnerEnv) -> Credentials:
     """The credentials MLflow's own client would use, from the environment the caller was given."""
     return Credentials(
-        token=env.get("MLFLOW_TRACKING_TOKEN", "").strip(),
-        username=env.get("MLFLOW_TRACKING_USERNAME", "").strip(),
-        password=env.get("MLFLOW_TRACKING_PASSWORD", ""),
+        token=env.mlflow_token.strip(), username=env.mlflow_username.strip(), password=env.mlflow_password
     )
 
 
@@ -184,7 +199,7 @@ class Client:
                 wait = retry_after(response.headers.get("retry-after", ""), time.time())
             if attempt == self.max_attempts:
                 break
-            wait = min(BASE_DELAY * 2.0 ** (attempt - 1), MAX_WAIT) if wait is None else wait
+            wait = backoff(attempt, BASE_DELAY, MAX_WAIT) if wait is None else wait
             if wait > MAX_WAIT or self.clock() + wait > self.deadline:
                 break
             self.sleep(wait)
@@ -359,7 +374,7 @@ def read_remote(client: Client, run: RemoteRun, spec: ReadSpec) -> Curve:
     points = Points(unit="value")
     key = resolve_metric(spec.metric, run.keys)
     if key is None:
-        points.fields_seen = tuple(one_line(k, 80) for k in run.keys)[:50]
+        points.fields_seen = tuple(one_line(k, 80) for k in run.keys)[:FIELDS_SHOWN]
         return finish(points, (), format="mlflow-server")
     shown = f"mlflow:{run.run_id}/{one_line(key, 120)}"
     token = ""
@@ -387,28 +402,15 @@ def read_remote(client: Client, run: RemoteRun, spec: ReadSpec) -> Curve:
 
 def _add_page(points: Points, metrics: object, read: int, shown: str) -> int:
     """Add one page's values; returns how many values have been read so far."""
-    steps: list[int] = []
-    values: list[float] = []
-    places: list[int] = []
+    batch = Batch(points)
     for item in metrics if isinstance(metrics, list) else ():
         read += 1
         point = _point(item)
         if point is None:
             points.damaged(shown, read)
-            continue
-        step, value = point
-        if INT64_MIN <= step <= INT64_MAX:
-            steps.append(step)
-            values.append(value)
-            places.append(read)
         else:
-            points.oversized.add(step)
-    points.add(
-        0,
-        np.asarray(steps, dtype=np.int64),
-        np.asarray(values, dtype=np.float64),
-        np.asarray(places, dtype=np.int64),
-    )
+            batch.add(*point, read)
+    batch.close()
     return read
 
 

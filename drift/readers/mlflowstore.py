@@ -32,32 +32,38 @@ import numpy as np
 
 from drift.curve import Curve
 from drift.errors import LogError
-from drift.readers.common import INT64_MAX, INT64_MIN, LogFile, Points, ReadSpec, finish, listing, resolve_metric
+from drift.readers.common import (
+    FIELDS_SHOWN,
+    Batch,
+    LogFile,
+    Points,
+    ReadSpec,
+    finish,
+    listing,
+    reading,
+    resolve_metric,
+)
 from drift.readers.csvlog import MAX_LINE, blocks, clean, cut_cells, read_blocks, to_floats, to_ints
 
 META_BYTES = 64 << 10  # a real meta.yaml is under 1 KiB
 NAME_CHARS = 250  # MLflow's own limit on a run name
 
 
-def read_mlflow(files: Sequence[LogFile], spec: ReadSpec, keys: Sequence[str], *, fast: bool = True) -> Curve:
-    """Read the file of the key ``spec.metric`` resolves to; ``files[i]`` holds key ``keys[i]``.
+def read_mlflow(files: Sequence[LogFile], spec: ReadSpec, *, fast: bool = True) -> Curve:
+    """Read the file of the key ``spec.metric`` resolves to; each file's ``key`` is the metric it holds.
 
     ``fast=False`` reads every line by the line-by-line rules (the tests hold both paths equal).
     """
-    if len(files) != len(keys):
-        raise ValueError(f"{len(files)} metric files for {len(keys)} keys")
+    keys = [f.key for f in files]
     points = Points(unit="line")
     key = resolve_metric(spec.metric, keys)
     if key is None:
-        points.fields_seen = tuple(clean(k) for k in dict.fromkeys(keys))[:50]
+        points.fields_seen = tuple(clean(k) for k in dict.fromkeys(keys))[:FIELDS_SHOWN]
         return finish(points, (), format="mlflow")
     log = files[list(keys).index(key)]
     src = _Source(log, points)
-    try:
-        with log.path.open("rb") as handle:
-            read_blocks(blocks(handle), src.fast if fast else _decline, src.slow)
-    except OSError as exc:
-        raise LogError(f"failed to read {log.display}: {exc.strerror or exc}", file=log.display) from None
+    with reading(log), log.path.open("rb") as handle:
+        read_blocks(blocks(handle), src.fast if fast else _decline, src.slow)
     in_order = _logging_order(points)
     # Only this file was read: the curve names it alone, so annotations never point at another key's file.
     return finish(points, [log], format="mlflow", metric_name=key, notes=src.notes(key, in_order))
@@ -111,9 +117,7 @@ class _Source:
         """Line by line; a metric file has no quoting, so nothing spans lines and ``rest`` is unused."""
         del rest
         points, shown = self.points, self.log.display
-        steps: list[int] = []
-        values: list[float] = []
-        lines: list[int] = []
+        batch = Batch(points)
         for raw in block.splitlines():
             line += 1
             try:
@@ -127,16 +131,9 @@ class _Source:
                     ) from None
                 points.damaged(shown, line)
                 continue
-            if point is None:
-                continue
-            step, value = point
-            if INT64_MIN <= step <= INT64_MAX:
-                steps.append(step)
-                values.append(value)
-                lines.append(line)
-            else:
-                points.oversized.add(step)
-        points.add_lists(0, steps, values, lines)
+            if point is not None:
+                batch.add(*point, line)
+        batch.close()
         return line
 
     def _line(self, raw: bytes) -> tuple[int, float] | None:

@@ -52,14 +52,23 @@ import numpy as np
 from drift import native
 from drift.curve import Curve, FloatArray, IntArray, LineArray, SmallIntArray
 from drift.errors import LogError
-from drift.readers.common import LogFile, Points, ReadSpec, finish, metric_candidates, resolve_metric
+from drift.readers.common import (
+    FIELDS_SHOWN,
+    LogFile,
+    Points,
+    ReadSpec,
+    finish,
+    metric_candidates,
+    narrow,
+    reading,
+    resolve_metric,
+)
 
 CHUNK_BYTES = 8 << 20
 VALUES_PER_CALL = 1 << 17  # scalars per native call; the call resumes when they are used up
 TAGS_PER_CALL = 1 << 10  # distinct tags per native call, likewise
 TAGS_LIMIT = 2**31 - 1  # tag ids are 32-bit in tfevents.c: the most distinct tags one record may hold
-NAMES_SHOWN = 20  # tags named in the missing-metric hint
-NAMES_KEPT = 10_000  # distinct tags remembered; beyond it only the first NAMES_SHOWN are kept
+NAMES_KEPT = 10_000  # distinct tags remembered; beyond it only the first FIELDS_SHOWN are kept
 NOTES_SHOWN = 5  # files whose damage gets its own note
 
 # Shared with tfevents.c.
@@ -86,10 +95,8 @@ def read_tensorboard(files: Sequence[LogFile], spec: ReadSpec, *, fast: bool = T
     if function is not None:
         scanner = _Native(function)
     for index, log in enumerate(files):
-        try:
+        with reading(log):
             _read_file(run, log, index, scanner)
-        except OSError as exc:
-            raise LogError(f"failed to read {log.display}: {exc.strerror or exc}", file=log.display) from None
     return run.curve(files)
 
 
@@ -160,8 +167,7 @@ class _Run:
                 continue
             keep = None if len(present) == 1 else scan.tag_ids == tag_id
             recs = scan.recs if keep is None else scan.recs[keep]
-            # Record numbers fit in 32 bits for any file under 32 GB; that halves their memory.
-            recs = recs.astype(np.int32) if recs.size and recs[-1] < 2**31 - 1 else recs.copy()
+            recs = narrow(recs, int(recs[-1]) if recs.size else 0)
             steps = scan.steps.copy() if keep is None else scan.steps[keep]
             values = scan.values.copy() if keep is None else scan.values[keep]
             self.series.setdefault(tag, []).append((index, steps, values, recs))
@@ -171,7 +177,7 @@ class _Run:
             return
         self.names.add(tag)
         if len(self.names) > NAMES_KEPT:
-            self.names = set(sorted(self.names)[:NAMES_SHOWN])
+            self.names = set(sorted(self.names)[:FIELDS_SHOWN])
             self.names_complete = False
 
     def cut(self, log: LogFile, number: int, stop: int) -> None:
@@ -197,9 +203,9 @@ class _Run:
         return finish(self.points, files, format="tensorboard", metric_name=chosen or "", notes=notes)
 
     def names_found(self) -> tuple[str, ...]:
-        shown = sorted(self.names)[:NAMES_SHOWN]
+        shown = sorted(self.names)[:FIELDS_SHOWN]
         if not self.names_complete:
-            return (*shown, f"and over {NAMES_KEPT - NAMES_SHOWN} more")
+            return (*shown, f"and over {NAMES_KEPT - FIELDS_SHOWN} more")
         more = len(self.names) - len(shown)
         return (*shown, f"and {more} more") if more else tuple(shown)
 
@@ -264,27 +270,9 @@ def _fill(handle: io.FileIO, view: memoryview) -> int:
 # ---- the compiled scanner ---------------------------------------------------------------------
 
 
-@functools.cache
 def _native_function() -> ctypes._NamedFuncPointer | None:
     """drift_tfevents_scan, or None when the library is not built (or was built without it)."""
-    lib = native.load()
-    if lib is None:
-        return None
-    try:
-        function: ctypes._NamedFuncPointer = lib.drift_tfevents_scan
-    except AttributeError:
-        return None
-    i64, ptr = ctypes.c_int64, ctypes.c_void_p
-    function.restype = i64
-    function.argtypes = [ptr, i64, i64, i64, i64, ptr, ptr, ptr, ptr, ptr, i64, ptr, ptr, i64, ptr, i64]
-    return function
-
-
-# drift_tfevents_scan's parameters, in order; its contract errors name them.
-_ARGUMENTS = (
-    "buf", "start", "size", "avail", "record_base", "res", "recs", "steps", "values", "tag_ids", "cap",
-    "tag_start", "tag_len", "tag_cap", "slots", "n_slots",
-)  # fmt: skip
+    return native.function("drift_tfevents_scan")
 
 
 class RecordTooLarge(Exception):
@@ -320,7 +308,6 @@ class _Native:
                     self.recs.size, self.tag_start.ctypes.data, self.tag_len.ctypes.data, self.tag_start.size,
                     self.slots.ctypes.data, self.slots.size,
                 ),
-                _ARGUMENTS,
             )  # fmt: skip
             if stop != STOP_FULL or res[_R_RECORDS]:
                 break
@@ -381,35 +368,13 @@ def _masked_crc(data: bytes) -> int:
 
 
 def _scan_python(buffer: bytearray, start: int, size: int, avail: int, record_base: int) -> _Scan:
-    recs: list[int] = []
-    steps: list[int] = []
-    values: list[float] = []
-    tag_ids: list[int] = []
-    tags: dict[str, int] = {}
-    p, records, damaged, first_damaged, first_kind, need = start, 0, 0, 0, 0, 0
+    found = _Found()
+    p, records, damaged, first_damaged, first_kind = start, 0, 0, 0, 0
     while True:
-        left, in_buffer = avail - p, size - p
-        if left == 0:
-            stop = STOP_END
-            break
-        if left < _HEADER:
-            stop = STOP_TRUNCATED
-            break
-        if in_buffer < _HEADER:
-            stop, need = STOP_MORE, _HEADER
-            break
-        length_bytes = bytes(buffer[p : p + 8])
-        if _masked_crc(length_bytes) != int.from_bytes(buffer[p + 8 : p + 12], "little"):
-            stop = STOP_LENGTH
-            break
-        length = int.from_bytes(length_bytes, "little")
-        if left < _HEADER + _FOOTER or length > left - _HEADER - _FOOTER:
-            stop = STOP_TRUNCATED
+        stop, need, length = _frame(buffer, p, size, avail)
+        if stop is not None:
             break
         whole = _HEADER + length + _FOOTER
-        if in_buffer < whole:
-            stop, need = STOP_MORE, whole
-            break
         data = bytes(buffer[p + _HEADER : p + _HEADER + length])
         number = record_base + records + 1
         kind = 0
@@ -417,15 +382,9 @@ def _scan_python(buffer: bytearray, start: int, size: int, avail: int, record_ba
             kind = DAMAGE_DATA
         else:
             try:
-                step, found = _event(data)
+                found.add(number, *_event(data))
             except _Malformed:
                 kind = DAMAGE_PROTO
-            else:
-                for tag, value in found:
-                    recs.append(number)
-                    steps.append(step)
-                    values.append(value)
-                    tag_ids.append(tags.setdefault(tag, len(tags)))
         if kind:
             if not damaged:
                 first_damaged, first_kind = number, kind
@@ -440,12 +399,52 @@ def _scan_python(buffer: bytearray, start: int, size: int, avail: int, record_ba
         damaged=damaged,
         first_damaged=first_damaged,
         first_kind=first_kind,
-        recs=np.asarray(recs, dtype=np.int64),
-        steps=np.asarray(steps, dtype=np.int64),
-        values=np.asarray(values, dtype=np.float64),
-        tag_ids=np.asarray(tag_ids, dtype=np.int32),
-        tags=tuple(tags),
+        recs=np.asarray(found.recs, dtype=np.int64),
+        steps=np.asarray(found.steps, dtype=np.int64),
+        values=np.asarray(found.values, dtype=np.float64),
+        tag_ids=np.asarray(found.tag_ids, dtype=np.int32),
+        tags=tuple(found.tags),
     )
+
+
+def _frame(buffer: bytearray, p: int, size: int, avail: int) -> tuple[int | None, int, int]:
+    """The framing of the record at ``p``: (None, 0, its data's length) when the whole record is in
+    the buffer, else (why the walk stops there, the bytes it needs to go on, 0)."""
+    left, in_buffer = avail - p, size - p
+    if left == 0:
+        return STOP_END, 0, 0
+    if left < _HEADER:
+        return STOP_TRUNCATED, 0, 0
+    if in_buffer < _HEADER:
+        return STOP_MORE, _HEADER, 0
+    length_bytes = bytes(buffer[p : p + 8])
+    if _masked_crc(length_bytes) != int.from_bytes(buffer[p + 8 : p + 12], "little"):
+        return STOP_LENGTH, 0, 0
+    length = int.from_bytes(length_bytes, "little")
+    if left < _HEADER + _FOOTER or length > left - _HEADER - _FOOTER:
+        return STOP_TRUNCATED, 0, 0
+    whole = _HEADER + length + _FOOTER
+    if in_buffer < whole:
+        return STOP_MORE, whole, 0
+    return None, 0, length
+
+
+@dataclass
+class _Found:
+    """The scalars of the records walked so far, as the compiled scanner returns them."""
+
+    recs: list[int] = field(default_factory=list)
+    steps: list[int] = field(default_factory=list)
+    values: list[float] = field(default_factory=list)
+    tag_ids: list[int] = field(default_factory=list)
+    tags: dict[str, int] = field(default_factory=dict)
+
+    def add(self, number: int, step: int, scalars: list[tuple[str, float]]) -> None:
+        for tag, value in scalars:
+            self.recs.append(number)
+            self.steps.append(step)
+            self.values.append(value)
+            self.tag_ids.append(self.tags.setdefault(tag, len(self.tags)))
 
 
 def _varint(data: bytes, pos: int, end: int) -> tuple[int, int]:

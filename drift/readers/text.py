@@ -35,7 +35,7 @@ import re2  # type: ignore[import-untyped]
 from drift import native
 from drift.curve import Curve, FloatArray, IntArray
 from drift.errors import LogError
-from drift.readers.common import INT64_MAX, LogFile, Points, ReadSpec, finish
+from drift.readers.common import INT64_MAX, LogFile, Points, ReadSpec, finish, reading
 from drift.readers.recognisers import MAX_MEM, Compiled, best, user_pattern
 
 FORMAT = "text"
@@ -69,11 +69,8 @@ def read_text(files: Sequence[LogFile], spec: ReadSpec, *, fast: bool = True, na
             )
     run = _Run(chosen, fast=fast, native=fast and native_scan)
     for index, log in enumerate(files):
-        try:
-            with log.path.open("rb") as handle:
-                _read_file(run, index, log, handle)
-        except OSError as exc:
-            raise LogError(f"failed to read {log.display}: {exc.strerror or exc}", file=log.display) from None
+        with reading(log), log.path.open("rb") as handle:
+            _read_file(run, index, log, handle)
     if run.unrecognised and not run.recognised:
         shown = run.unrecognised[0]
         raise LogError(
@@ -409,7 +406,6 @@ class _Native:
                     *(kinds.ctypes.data, flags.ctypes.data, spans.ctypes.data, values.ctypes.data),
                     *(steps.ctypes.data, cap, res.ctypes.data),
                 ),
-                native.TEXT_SCAN_ARGUMENTS,
             )
             parts.append(
                 (

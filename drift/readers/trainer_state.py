@@ -31,12 +31,11 @@ import numpy as np
 import numpy.typing as npt
 
 from drift import native
-from drift.curve import Curve, FloatArray, IntArray, LineArray
+from drift.curve import Curve, FloatArray, IntArray
 from drift.errors import LogError
-from drift.readers.common import LogFile, Points, ReadSpec, finish, record_point
+from drift.readers.common import FIELDS_SHOWN, LogFile, Points, ReadSpec, finish, narrow, reading, record_point
 
 FORMAT = "trainer-state"
-FIELDS_SHOWN = 50  # the gate lists every name in its hint; a hostile file may hold thousands
 
 _CHECKPOINT = re.compile(r"checkpoint-([0-9]+)")
 _FIX_JSON = "let the Trainer write it again (trainer.save_state()) or point paths at an intact checkpoint-N folder"
@@ -46,10 +45,6 @@ _FIX_SHAPE = "point paths at a Hugging Face Trainer output folder, whose trainer
 _JD_OK = 0
 _POINTS, _DEFERRED, _IGNORED, _HAS_GLOBAL_STEP, _GLOBAL_STEP, _KEY_BYTES, _COUNTS = range(7)
 # drift_jsondoc_scan's parameters, in order; its contract errors name them.
-_ARGUMENTS = (
-    "buf", "len", "metric", "metric_len", "steps", "values", "entries", "capacity", "deferred",
-    "deferred_capacity", "keys", "keys_capacity", "counts",
-)  # fmt: skip
 _MAX_DEFERRED = 1 << 16  # entries handed back one by one; past that, json.loads reads the document
 _KEY_BUFFER = 1 << 16
 
@@ -105,10 +100,8 @@ def read_trainer_state(files: Sequence[LogFile], spec: ReadSpec, *, fast: bool =
     best: tuple[_Rank, LogFile, _History] | None = None
     damaged: list[tuple[_Rank, LogFile, _Damage]] = []
     for index, log in enumerate(files):
-        try:
+        with reading(log):
             data = _load(log.path)
-        except OSError as exc:
-            raise LogError(f"failed to read {log.display}: {exc.strerror or exc}", file=log.display) from None
         got = _read_document(data, spec.metric, lib)
         del data  # before the next file's buffer is made
         folder = _CHECKPOINT.fullmatch(log.path.parent.name)
@@ -140,10 +133,8 @@ def read_trainer_state(files: Sequence[LogFile], spec: ReadSpec, *, fast: bool =
         what = "not valid JSON" if damage.syntax else "not a trainer_state.json"
         notes.append(f"{damage.where(log.display)}: {what} ({damage.reason}); read {chosen.display} instead")
         points.damaged(log.display, None)
-    lines: LineArray = history.entries
-    if history.entries.size and int(history.entries[-1]) < 2**31 - 1:
-        lines = history.entries.astype(np.int32)  # halves the column's memory, as the JSON-lines reader does
-    points.add(0, history.steps, history.values, lines)
+    largest = int(history.entries[-1]) if history.entries.size else 0
+    points.add(0, history.steps, history.values, narrow(history.entries, largest))
     points.ignored = history.ignored
     points.oversized = history.oversized
     points.fields_seen = history.fields
@@ -152,18 +143,7 @@ def read_trainer_state(files: Sequence[LogFile], spec: ReadSpec, *, fast: bool =
 
 def _library() -> ctypes.CDLL | None:
     """The compiled scanner with this reader's entry point, or None (not built, or built before it)."""
-    lib = native.load()
-    if lib is None:
-        return None
-    try:
-        scan = lib.drift_jsondoc_scan
-    except AttributeError:
-        return None
-    if scan.argtypes is None:
-        i64, ptr = ctypes.c_int64, ctypes.c_void_p
-        scan.restype = ctypes.c_int
-        scan.argtypes = [ptr, i64, ctypes.c_char_p, i64, ptr, ptr, ptr, i64, ptr, i64, ptr, i64, ptr]
-    return lib
+    return native.load() if native.function("drift_jsondoc_scan") is not None else None
 
 
 def _load(path: Path) -> Bytes:
@@ -208,7 +188,7 @@ def _scan(lib: ctypes.CDLL, data: Bytes, metric: str, *, collect: bool = False) 
         steps.ctypes.data, values.ctypes.data, entries.ctypes.data, capacity,
         deferred.ctypes.data, _MAX_DEFERRED, keys, _KEY_BUFFER if collect else 0, counts.ctypes.data,
     )  # fmt: skip
-    if native.check("drift_jsondoc_scan", status, _ARGUMENTS) != _JD_OK:
+    if native.check("drift_jsondoc_scan", status) != _JD_OK:
         return None
     n = int(counts[_POINTS])
     history = _History(

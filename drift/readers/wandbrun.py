@@ -29,6 +29,7 @@ from pathlib import Path
 from drift.curve import Curve
 from drift.errors import LogError
 from drift.readers.common import (
+    FIELDS_SHOWN,
     INT64_MAX,
     INT64_MIN,
     LogFile,
@@ -36,6 +37,7 @@ from drift.readers.common import (
     ReadSpec,
     finish,
     metric_candidates,
+    reading,
     resolve_metric,
 )
 
@@ -326,10 +328,8 @@ def read_wandb(files: Sequence[LogFile], spec: ReadSpec) -> Curve:
     per_file: list[History] = []
     for index, log in enumerate(files):
         history = History(wanted)
-        try:
+        with reading(log):
             data = log.path.read_bytes()
-        except OSError as exc:
-            raise LogError(f"failed to read {log.display}: {exc.strerror or exc}", file=log.display) from None
         if not data.startswith(MAGIC):
             if index == 0 or len(files) == 1:
                 raise LogError(
@@ -352,7 +352,7 @@ def read_wandb(files: Sequence[LogFile], spec: ReadSpec) -> Curve:
     key = resolve_metric(spec.metric, keys)
     if key is None:
         seen = dict.fromkeys(k for history in per_file for k in history.keys)
-        points.fields_seen = tuple(seen)[:50]
+        points.fields_seen = tuple(seen)[:FIELDS_SHOWN]
         points.ignored = 0
         return finish(points, files, format="wandb")
     for index, history in enumerate(per_file):

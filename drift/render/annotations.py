@@ -9,38 +9,40 @@ from __future__ import annotations
 import math
 from collections import Counter
 
-from drift.gate import Outcome, RunResult, Verdict, fails_gate
-from drift.ghactions import Annotation
+from drift.config import FailOn, IfNoLogs
+from drift.gate import Check, Op, Outcome, RunResult, Verdict, fails_gate
+from drift.ghactions import Annotation, Level
+from drift.render.messages import message, note
 from drift.render.text import num
 
 PER_KIND = 10
 
 
-def _level(run: RunResult, fail_on: str) -> str:
+def _level(run: RunResult, fail_on: FailOn) -> Level:
     return "error" if fails_gate(run.verdict, fail_on) else "warning"
 
 
-def _for_run(run: RunResult, fail_on: str) -> list[Annotation]:
+def _for_run(run: RunResult, fail_on: FailOn) -> list[Annotation]:
     level = _level(run, fail_on)
     if run.verdict is Verdict.ERROR:
         pos = run.error_position
         return [
             Annotation(
                 level,
-                f"{run.name}: {run.message}",
+                f"{run.name}: {message(run)}",
                 "training-drift: unreadable log",
-                pos.file if pos else (run.files[0] if run.files else None),
+                pos.file if pos else (run.provenance.files[0] if run.provenance.files else None),
                 pos.source_line if pos else None,
             )
         ]
     out = []
     for check in run.failed:
-        op = "<" if check.op == ">=" else ">"
-        message = f"{run.name}: {check.metric} = {num(check.value)} {op} {num(check.threshold)} ({check.setting})"
-        if check.metric == "improvement":
+        name, op, setting = check.check.value, "<" if check.check.op is Op.AT_LEAST else ">", check.check.setting
+        text = f"{run.name}: {name} = {num(check.value)} {op} {num(check.threshold)} ({setting})"
+        if check.check is Check.IMPROVEMENT:
             shown = "n/a" if math.isnan(check.value) else f"{check.value:+.1f}%"
-            message = f"{run.name}: improvement = {shown} < {num(check.threshold)}% ({check.setting}): {check.note}"
-        if check.metric == "instability_events" and run.events:
+            text = f"{run.name}: improvement = {shown} < {num(check.threshold)}% ({setting}): {note(check)}"
+        if check.check is Check.INSTABILITY_EVENTS and run.events:
             first = run.events[0]
             what = f"a rise of {num(first.rise)}" if first.rise is not None else "a non-finite loss"
             if first.relative_rise is not None:
@@ -48,13 +50,13 @@ def _for_run(run: RunResult, fail_on: str) -> list[Annotation]:
             if first.z is not None:
                 what += f", {num(first.z, 3)}σ"
             inside = f", {first.position.within}" if first.position.within else ""
-            message += f"; first event at step {first.step} ({what}{inside})"
+            text += f"; first event at step {first.step} ({what}{inside})"
         pos = check.position
         out.append(
             Annotation(
                 level,
-                message,
-                f"training-drift: {check.metric}",
+                text,
+                f"training-drift: {name}",
                 pos.file if pos else None,
                 pos.source_line if pos else None,
             )
@@ -65,8 +67,8 @@ def _for_run(run: RunResult, fail_on: str) -> list[Annotation]:
 def build_annotations(outcome: Outcome) -> list[Annotation]:
     """All annotations in emit order, already capped, with the closing notice if any were cut."""
     wanted: list[Annotation] = []
-    if outcome.no_logs is not None and outcome.if_no_logs != "ignore":
-        level = "error" if outcome.if_no_logs == "error" else "warning"
+    if outcome.no_logs is not None and outcome.if_no_logs is not IfNoLogs.IGNORE:
+        level: Level = "error" if outcome.if_no_logs is IfNoLogs.ERROR else "warning"
         wanted.append(Annotation(level, outcome.no_logs, "training-drift: no logs"))
     if outcome.baseline_problem is not None:
         level = "error" if outcome.require_baseline else "warning"

@@ -1,15 +1,19 @@
-"""The JSON report: a public interface, documented in the README (schema version ``SCHEMA``)."""
+"""The JSON report: a public interface (schema version ``SCHEMA``), described in docs/report.md and
+held to drift/report.schema.json, which the tests validate every report against."""
 
 from __future__ import annotations
 
 import json
 import math
 from collections.abc import Mapping
-from dataclasses import asdict
+from dataclasses import fields
+from enum import StrEnum
 from typing import Any
 
 from drift import __version__
-from drift.gate import Outcome, RunResult
+from drift.config import Limit, RunSettings
+from drift.gate import EventKind, Outcome, RunResult
+from drift.render.messages import hint, message, note
 
 SCHEMA = 1
 
@@ -35,8 +39,22 @@ def _reference(run: RunResult) -> dict[str, Any] | None:
     }
 
 
+def _setting(value: object) -> object:
+    """A setting as the report has always shown it: a limit as written ("" when off), a switch as
+    "true" or "false", a choice as its text."""
+    if isinstance(value, Limit) or value is None:
+        return str(value or "")
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return value.value if isinstance(value, StrEnum) else value
+
+
+def _thresholds(settings: RunSettings) -> dict[str, object]:
+    return {f.name: _setting(getattr(settings, f.name)) for f in fields(settings)}
+
+
 def run_entry(run: RunResult, chart: str | None = None) -> dict[str, Any]:
-    m = run.metrics
+    m, source = run.metrics, run.provenance
     metrics = {
         "initial_loss": _number(m.initial_loss) if m else None,
         "final_loss": _number(m.final_loss) if m else None,
@@ -48,32 +66,32 @@ def run_entry(run: RunResult, chart: str | None = None) -> dict[str, Any]:
         "improvement_percent": _number(m.trend.improvement * 100) if m and m.trend else None,
         "trend_state": m.trend.state.value if m and m.trend else None,
         "num_steps": run.num_steps,
-        "num_log_files": len(run.files),
+        "num_log_files": len(source.files),
     }
     return {
         "name": run.name,
         "source": {
-            "format": run.source_format or None,
-            "metric": run.metric_name or None,
-            "step": run.step_name or None,
-            "files": list(run.files),
+            "format": source.format or None,
+            "metric": source.metric or None,
+            "step": source.step or None,
+            "files": list(source.files),
         },
         "verdict": run.verdict.value,
         "score": _number(run.score),
-        "message": run.message,
-        "hint": run.hint,
-        "notes": list(run.reader_notes),
+        "message": message(run),
+        "hint": hint(run),
+        "notes": list(source.notes),
         "chart": chart,
         "baseline": _reference(run),
         "metrics": metrics,
-        "thresholds": asdict(run.settings),
+        "thresholds": _thresholds(run.settings),
         "failed_checks": [
             {
-                "metric": c.metric,
+                "metric": c.check.value,
                 "value": _number(float(c.value)),
-                "op": c.op,
+                "op": c.check.op.value,
                 "threshold": c.threshold,
-                "note": c.note or None,
+                "note": note(c) or None,
             }
             for c in run.failed
         ],
@@ -81,7 +99,7 @@ def run_entry(run: RunResult, chart: str | None = None) -> dict[str, Any]:
         "events": [
             {
                 "step": e.step,
-                "kind": e.kind,
+                "kind": e.kind.value,
                 "rise": _number(e.rise),
                 "z": _number(e.z),
                 "rise_percent": _number(e.relative_rise * 100) if e.relative_rise is not None else None,
@@ -91,11 +109,11 @@ def run_entry(run: RunResult, chart: str | None = None) -> dict[str, Any]:
             }
             for e in run.events
         ],
-        "spike_steps": list(run.spike_steps),
-        "nonfinite_steps": list(run.nonfinite_steps),
-        "skipped_lines": run.skipped_lines,
-        "irregular_rows": run.irregular_rows,
-        "ignored_records": run.ignored_records,
+        "spike_steps": list(run.steps_of(EventKind.SPIKE)),
+        "nonfinite_steps": list(run.steps_of(EventKind.NON_FINITE)),
+        "skipped_lines": source.skipped_lines,
+        "irregular_rows": source.irregular_rows,
+        "ignored_records": source.ignored_records,
         "curve_sampled": [[step, loss if math.isfinite(loss) else None] for step, loss in run.curve_sampled],
     }
 
@@ -108,7 +126,7 @@ def to_json(outcome: Outcome, charts: Mapping[str, str] | None = None) -> str:
         "version": __version__,
         "verdict": outcome.verdict.value,
         "passed": outcome.passed,
-        "fail_on": outcome.fail_on,
+        "fail_on": outcome.fail_on.value,
         "notes": list(outcome.notes),
         "baseline_problem": outcome.baseline_problem,
     }

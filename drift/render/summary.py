@@ -10,7 +10,9 @@ import math
 from collections import Counter
 
 from drift import __version__
-from drift.gate import Check, Event, Outcome, RunResult, Verdict
+from drift.config import SpikeMethod
+from drift.gate import Check, CheckResult, Event, EventKind, Op, Outcome, RunResult, Verdict
+from drift.render import messages
 from drift.render.chart import mermaid, sparkline
 from drift.render.text import code, md, num
 
@@ -19,36 +21,36 @@ _SPARK_WIDTH = 6  # characters of the table's curve column
 MAX_CHARTS = 25  # Mermaid charts are heavy for the browser; the table has a sparkline for every run
 
 ICON = {Verdict.PASS: "✅", Verdict.SKIP: "⏭️", Verdict.WARN: "⚠️", Verdict.ERROR: "❌"}
-_SHOW_OP = {">=": "≥", "<=": "≤"}
+_SHOW_OP = {Op.AT_LEAST: "≥", Op.AT_MOST: "≤"}
 
 
-def _cell(check: Check | None, value: float | None = None) -> str:
+def _cell(check: CheckResult | None, value: float | None = None) -> str:
     """A checked figure with its mark and threshold; an unchecked one as it is."""
     if check is None:
         return "–" if value is None else num(value)
     threshold = num(check.threshold) if isinstance(check.threshold, float) else str(check.threshold)
     mark = "✅" if check.passed else "❌"
-    return f"{num(check.value)} {mark} ({_SHOW_OP[check.op]} {threshold})"
+    return f"{num(check.value)} {mark} ({_SHOW_OP[check.check.op]} {threshold})"
 
 
 def _row(run: RunResult) -> str:
-    checks = {c.metric: c for c in run.checks}
+    checks = {c.check: c for c in run.checks}
     m = run.metrics
     final = num(m.final_loss) if m else "–"
     spark = sparkline(run.curve_sampled, _SPARK_WIDTH) if run.curve_sampled else ""
-    improvement = _improvement(checks.get("improvement"), run)
+    improvement = _improvement(checks.get(Check.IMPROVEMENT), run)
     return (
         f"| {code(run.name, 120)} | {ICON[run.verdict]} {run.verdict.value.upper()} | {final} | {improvement} "
-        f"| {_cell(checks.get('convergence_ratio'), m.convergence_ratio if m else None)} "
-        f"| {_cell(checks.get('smoothness'), m.smoothness if m else None)} "
-        f"| {_cell(checks.get('instability_events'))} | {run.num_steps} | {spark} |"
+        f"| {_cell(checks.get(Check.CONVERGENCE_RATIO), m.convergence_ratio if m else None)} "
+        f"| {_cell(checks.get(Check.SMOOTHNESS), m.smoothness if m else None)} "
+        f"| {_cell(checks.get(Check.INSTABILITY_EVENTS))} | {run.num_steps} | {spark} |"
     )
 
 
-def _improvement(check: Check | None, run: RunResult) -> str:
+def _improvement(check: CheckResult | None, run: RunResult) -> str:
     """The trend's improvement in percent (``n/a`` when it has none: a constant or sign-changing loss)."""
     trend = run.metrics.trend if run.metrics else None
-    if check is None and (trend is None or run.settings.original_checks == "true"):
+    if check is None and (trend is None or run.settings.original_checks):
         return "–"
     value = check.value if check is not None else (trend.improvement * 100 if trend else math.nan)
     shown = "n/a" if math.isnan(value) else f"{value:+.1f}%"
@@ -68,55 +70,57 @@ def _size(event: Event) -> str:
 
 def _reasons(run: RunResult) -> list[str]:
     items = []
+    source = run.provenance
     if run.verdict in (Verdict.ERROR, Verdict.SKIP):
-        items.append(md(run.message, 400))
-    if run.hint:
-        items.append(md(run.hint, 600))
+        items.append(md(messages.message(run), 400))
+    advice = messages.hint(run)
+    if advice:
+        items.append(md(advice, 600))
     for check in run.failed:
-        side = "below" if check.op == ">=" else "above"
-        if check.metric == "improvement":
+        side = "below" if check.check.op is Op.AT_LEAST else "above"
+        if check.check is Check.IMPROVEMENT:
             shown = "n/a" if math.isnan(check.value) else f"{check.value:+.1f}%"
             limit = f"`min-improvement` {num(check.threshold)}%"
             told = f"n/a (against {limit})" if math.isnan(check.value) else f"{shown} is below {limit}"
-            items.append(f"`improvement` {told}: {md(check.note, 300)}")
+            items.append(f"`improvement` {told}: {md(messages.note(check), 300)}")
             continue
-        items.append(f"`{check.metric}` {num(check.value)} is {side} `{check.setting}` {num(check.threshold)}")
-    for kind, total, label in (
-        ("spike", len(run.spike_steps), "loss spike(s)"),
-        ("non-finite", len(run.nonfinite_steps), "non-finite loss(es)"),
-    ):
-        listed = [e for e in run.events if e.kind == kind][:5]
+        items.append(f"`{check.check}` {num(check.value)} is {side} `{check.check.setting}` {num(check.threshold)}")
+    for kind, label in ((EventKind.SPIKE, "loss spike(s)"), (EventKind.NON_FINITE, "non-finite loss(es)")):
+        of_kind = [e for e in run.events if e.kind is kind]
+        total, listed = len(of_kind), of_kind[:5]
         if not total:
             continue
         shown = ", ".join(f"step {e.step} ({_size(e)}{code(str(e.position), 100)})" for e in listed)
         more = f" and {total - len(listed)} more" if total > len(listed) else ""
         items.append(f"{total} {label}: {shown}{more}")
-    if run.skipped_lines:
-        where = code(str(run.first_skipped), 120) if run.first_skipped else ""
-        unit = run.first_skipped.unit if run.first_skipped else "line"
-        items.append(f"{run.skipped_lines} broken {unit}(s) skipped, the first at {where}")
-    if run.irregular_rows:
-        where = code(str(run.first_irregular), 120) if run.first_irregular else ""
+    if source.skipped_lines:
+        where = code(str(source.first_skipped), 120) if source.first_skipped else ""
+        unit = source.first_skipped.unit if source.first_skipped else "line"
+        items.append(f"{source.skipped_lines} broken {unit}(s) skipped, the first at {where}")
+    if source.irregular_rows:
+        where = code(str(source.first_irregular), 120) if source.first_irregular else ""
         shape = "row(s) with more or fewer cells than the header"
-        items.append(f"{run.irregular_rows} {shape}, read where they hold the step and metric; the first at {where}")
-    items += [md(note, 300) for note in run.reader_notes[:5]]
-    if run.ignored_records:
-        items.append(f"{run.ignored_records} step record(s) without a numeric {code(run.settings.metric, 60)} ignored")
+        items.append(f"{source.irregular_rows} {shape}, read where they hold the step and metric; the first at {where}")
+    items += [md(line, 300) for line in source.notes[:5]]
+    if source.ignored_records:
+        metric = code(run.settings.metric, 60)
+        items.append(f"{source.ignored_records} step record(s) without a numeric {metric} ignored")
     return [f"- {item}" for item in items]
 
 
 def _section(run: RunResult, with_chart: bool) -> str:
     lines = [f"### {ICON[run.verdict]} {code(run.name, 120)}: {run.verdict.value.upper()}", ""]
     lines += _reasons(run)
+    source = run.provenance
     if run.metrics is not None:
-        keys = (f", {code(run.metric_name, 80)}" if run.metric_name else "") + (
-            f" by {code(run.step_name, 80)}" if run.step_name else ""
+        keys = (f", {code(source.metric, 80)}" if source.metric else "") + (
+            f" by {code(source.step, 80)}" if source.step else ""
         )
-        read = f" ({run.source_format}{keys})"
-        lines += ["", f"{run.num_steps} steps from {len(run.files)} file(s){read}; score {num(run.score, 3)}."]
+        read = f" ({source.format}{keys})"
+        lines += ["", f"{run.num_steps} steps from {len(source.files)} file(s){read}; score {num(run.score, 3)}."]
     if with_chart and run.curve_sampled:
         base = run.reference.curve_sampled if run.reference else ()
-        chart = mermaid(run.curve_sampled, sorted(run.spike_steps + run.nonfinite_steps), run.settings.metric, base)
+        chart = mermaid(run.curve_sampled, [e.step for e in run.events], run.settings.metric, base)
         if chart:
             legend = "<sub>blue: this run; grey: the baseline; red bars: instability events</sub>"
             lines += ["", chart] + (["", legend] if base else [])
@@ -127,7 +131,7 @@ def _arrow(delta: float) -> str:
     return "▲" if delta > 0 else ("▼" if delta < 0 else "=")
 
 
-def _versus(check: Check | None, base: float | None, now: float | None, relative: bool) -> str:
+def _versus(check: CheckResult | None, base: float | None, now: float | None, relative: bool) -> str:
     """``base → now (▲ +4.2%) ✅``: the baseline's figure, this run's, the change and the verdict."""
     if base is None or now is None:
         return "–"
@@ -152,13 +156,14 @@ def _baseline_table(runs: list[RunResult], budget: int) -> str:
         ref, m = run.reference, run.metrics
         if ref is None or m is None:
             continue
-        checks = {c.metric: c for c in run.checks}
+        checks = {c.check: c for c in run.checks}
         events = None if ref.instability_events is None else float(ref.instability_events)
+        now_events = float(m.instability_events)
         row = (
             f"| {code(run.name, 120)} | {code(ref.name, 120)} "
-            f"| {_versus(checks.get('final_loss_vs_baseline'), ref.final_loss, m.final_loss, True)} "
-            f"| {_versus(checks.get('smoothness_vs_baseline'), ref.smoothness, m.smoothness, False)} "
-            f"| {_versus(checks.get('instability_events_vs_baseline'), events, float(m.instability_events), False)} |"
+            f"| {_versus(checks.get(Check.FINAL_LOSS_VS_BASELINE), ref.final_loss, m.final_loss, True)} "
+            f"| {_versus(checks.get(Check.SMOOTHNESS_VS_BASELINE), ref.smoothness, m.smoothness, False)} "
+            f"| {_versus(checks.get(Check.INSTABILITY_EVENTS_VS_BASELINE), events, now_events, False)} |"
         )
         if used + len(row.encode()) + 1 > budget:
             lines.append(f"| {len(runs)} compared run(s) in all; the rest are in the JSON report | | | | |")
@@ -208,7 +213,7 @@ def render_summary(outcome: Outcome, report_path: str | None = None, limit: int 
         robust = [
             run.settings
             for run in outcome.runs
-            if run.settings.spike_method == "robust" and run.settings.original_checks != "true"
+            if run.settings.spike_method is SpikeMethod.ROBUST and not run.settings.original_checks
         ]
         if robust:
             note = (

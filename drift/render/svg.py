@@ -21,8 +21,9 @@ import unicodedata
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 
-from drift.gate import Event, RunResult, Verdict
+from drift.gate import Check, Event, EventKind, RunResult, Verdict
 from drift.metrics import sample_indices
+from drift.render.messages import message as verdict_message
 from drift.render.text import num
 
 Point = tuple[int, float]
@@ -192,13 +193,13 @@ def _threshold(run: RunResult) -> _Threshold | None:
     non-finite initial loss there is no finite limit to draw.
     """
     m = run.metrics
-    checked = any(c.metric == "convergence_ratio" for c in run.checks)
+    checked = any(c.check is Check.CONVERGENCE_RATIO for c in run.checks)
     if m is None or not checked or not math.isfinite(m.initial_loss) or m.initial_loss == 0:
         return None
     value = m.initial_loss * run.settings.max_convergence_ratio
     if not math.isfinite(value):
         return None
-    failed = any(c.metric == "convergence_ratio" and not c.passed for c in run.checks)
+    failed = any(c.check is Check.CONVERGENCE_RATIO and not c.passed for c in run.checks)
     side = "max" if m.initial_loss > 0 else "min"
     return _Threshold(value, f"{side} final loss (max-convergence-ratio)", failed)
 
@@ -231,7 +232,7 @@ def _path(points: Sequence[Point], x: _Axis, y: _Axis) -> tuple[str, list[tuple[
 
 def _event_tip(group: Sequence[Event]) -> str:
     first = group[0]
-    if len(group) == 1 and first.kind == "spike":
+    if len(group) == 1 and first.kind is EventKind.SPIKE:
         size = f" by +{num(first.rise)}" if first.rise is not None else ""
         share = f", {first.relative_rise:+.0%} over trend" if first.relative_rise is not None else ""
         height = f"{share}, {num(first.z, 3)}σ above trend" if first.z is not None else share
@@ -239,16 +240,16 @@ def _event_tip(group: Sequence[Event]) -> str:
     if len(group) == 1:
         return f"step {first.step}: non-finite loss (NaN or ∞)"
     steps = f"steps {first.step}–{group[-1].step}"
-    if first.kind == "spike":
+    if first.kind is EventKind.SPIKE:
         rises = [e.rise for e in group if e.rise is not None]
         biggest = f", largest rise +{num(max(rises))}" if rises else ""
         return f"{len(group)} loss spikes, {steps}{biggest}"
     return f"{len(group)} non-finite losses, {steps}"
 
 
-def _event_groups(events: Sequence[Event], x: _Axis) -> Iterator[tuple[str, list[Event]]]:
+def _event_groups(events: Sequence[Event], x: _Axis) -> Iterator[tuple[EventKind, list[Event]]]:
     """Events of one kind that would be drawn on top of each other, as one group each."""
-    groups: dict[tuple[str, int], list[Event]] = {}
+    groups: dict[tuple[EventKind, int], list[Event]] = {}
     for event in events:
         groups.setdefault((event.kind, int(x(event.step) // _BUCKET)), []).append(event)
     for (kind, _), group in groups.items():
@@ -259,21 +260,23 @@ def _cross(cx: float, cy: float, r: float = 3.5) -> str:
     return f"M{_n(cx - r)} {_n(cy - r)}L{_n(cx + r)} {_n(cy + r)}M{_n(cx - r)} {_n(cy + r)}L{_n(cx + r)} {_n(cy - r)}"
 
 
-def _markers(run: RunResult, points: Sequence[Point], x: _Axis, y: _Axis, top: float) -> tuple[list[str], set[str]]:
+def _markers(
+    run: RunResult, points: Sequence[Point], x: _Axis, y: _Axis, top: float
+) -> tuple[list[str], set[EventKind]]:
     steps = [s for s, _ in points]
     out: list[str] = []
-    kinds: set[str] = set()
+    kinds: set[EventKind] = set()
     for kind, group in _event_groups(sorted(run.events, key=lambda e: e.step), x):
         tip = f"<title>{_esc(_event_tip(group))}</title>"
-        if kind == "spike":
+        if kind is EventKind.SPIKE:
             worst = max(group, key=lambda e: e.rise if e.rise is not None else -math.inf)
             loss = _loss_at(points, steps, worst.step)
             cy = y(loss) if loss is not None else top
             out.append(f'<circle class="spike" cx="{_n(x(worst.step))}" cy="{_n(cy)}" r="4.5">{tip}</circle>')
-            kinds.add("spike")
+            kinds.add(EventKind.SPIKE)
         else:
             out.append(f'<path class="nf" d="{_cross(x(group[0].step), top)}">{tip}</path>')
-            kinds.add("non-finite")
+            kinds.add(EventKind.NON_FINITE)
     return out, kinds
 
 
@@ -299,8 +302,8 @@ def _legend(items: Sequence[_Item], left: float, top: float) -> tuple[list[str],
 
 def _summary(run: RunResult, final: Point | None, threshold: _Threshold | None, baseline: str | None) -> str:
     """One sentence for screen readers: verdict, final loss against its limit, events."""
-    spikes = [e.step for e in run.events if e.kind == "spike"]
-    nonfinite = [e.step for e in run.events if e.kind != "spike"]
+    spikes = list(run.steps_of(EventKind.SPIKE))
+    nonfinite = list(run.steps_of(EventKind.NON_FINITE))
     parts = [
         f"Loss curve of run {_clean(run.name, 120, middle=True)} over {run.num_steps} steps: verdict {run.verdict.name}"
     ]
@@ -380,7 +383,7 @@ def render_svg(
 
     name = _esc(run.name, int((right - left - 60) / 11), middle=True)  # after the verdict; 14px bold, wide glyphs
     verdict = run.verdict.name
-    metric = _esc(run.metric_name or run.settings.metric, 40)
+    metric = _esc(run.provenance.metric or run.settings.metric, 40)
     base_label = _esc(baseline_label, 60) if base else None
     body: list[str] = ['<g class="axes">']
 
@@ -432,7 +435,7 @@ def render_svg(
         body.append(f'<path class="run" d="{d}"/>')
     body += [f'<circle cx="{_n(px)}" cy="{_n(py)}" r="2.5" fill="{_BLUE}"/>' for px, py in lonely]
     # A non-finite loss is drawn once: as its event's cross, or as a tick where no event covers it.
-    covered = {e.step for e in run.events if e.kind != "spike"}
+    covered = set(run.steps_of(EventKind.NON_FINITE))
     rug = "".join(
         f"M{_n(x(s))} {_n(top)}v{_n(nf_band - top + 4)}" for s, v in points if not math.isfinite(v) and s not in covered
     )
@@ -467,18 +470,18 @@ def render_svg(
                 f"final loss {_esc(num(final[1]))}",
             )
         )
-    if "spike" in kinds:
+    if EventKind.SPIKE in kinds:
         items.append(
             _Item(lambda kx, ky: f'<circle class="spike" cx="{_n(kx + 11)}" cy="{_n(ky - 4)}" r="4.5"/>', "loss spike")
         )
-    if "non-finite" in kinds:
+    if EventKind.NON_FINITE in kinds:
         items.append(_Item(lambda kx, ky: f'<path class="nf" d="{_cross(kx + 11, ky - 4)}"/>', "non-finite event"))
     legend, legend_bottom = _legend(items, left, bottom + 54)
     body += ["</g>", '<g class="legend">', *legend, "</g>"]
     height = math.ceil(legend_bottom + 8)
 
     summary = _esc(_summary(run, final, threshold, _clean(baseline_label, 60) if base else None), 1200)
-    message = _esc(run.message, 130)
+    message = _esc(verdict_message(run), 130)
     head = [
         f'<svg xmlns="http://www.w3.org/2000/svg" width="{_WIDTH}" height="{height}" '
         f'viewBox="0 0 {_WIDTH} {height}" role="img" aria-labelledby="svg-title svg-desc">',

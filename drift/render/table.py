@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import math
 
-from drift.gate import Outcome, RunResult, Verdict
+from drift.gate import Check, Outcome, RunResult, Verdict
 from drift.render.chart import sparkline
+from drift.render.messages import hint, message
 from drift.render.summary import headline
 from drift.render.text import num, plain
 
@@ -13,17 +14,17 @@ _COLOUR = {Verdict.PASS: "32", Verdict.SKIP: "36", Verdict.WARN: "33", Verdict.E
 
 
 def _cells(run: RunResult) -> list[str]:
-    checks = {c.metric: c for c in run.checks}
+    checks = {c.check: c for c in run.checks}
 
     m = run.metrics
 
-    def cell(metric: str, value: float | None = None) -> str:
-        check = checks.get(metric)
+    def cell(which: Check, value: float | None = None) -> str:
+        check = checks.get(which)
         if check is None:
             return "-" if value is None else num(value)
         return f"{num(check.value)}{'' if check.passed else '!'}"
 
-    improvement = checks.get("improvement")
+    improvement = checks.get(Check.IMPROVEMENT)
     improved = "-"
     if improvement is not None:
         shown = "n/a" if math.isnan(improvement.value) else f"{improvement.value:+.1f}%"
@@ -33,9 +34,9 @@ def _cells(run: RunResult) -> list[str]:
         run.verdict.value.upper(),
         num(m.final_loss) if m else "-",
         improved,
-        cell("convergence_ratio", m.convergence_ratio if m else None),
-        cell("smoothness", m.smoothness if m else None),
-        cell("instability_events"),
+        cell(Check.CONVERGENCE_RATIO, m.convergence_ratio if m else None),
+        cell(Check.SMOOTHNESS, m.smoothness if m else None),
+        cell(Check.INSTABILITY_EVENTS),
         str(run.num_steps),
         sparkline(run.curve_sampled, 20) if run.curve_sampled else "",
     ]
@@ -54,11 +55,12 @@ def render_table(outcome: Outcome, colour: bool = False) -> str:
     details = []
     for run in outcome.runs:
         if run.verdict is not Verdict.PASS:
-            details.append(f"- {plain(run.name, 80)}: {plain(run.message, 400)}")
-            if run.hint:
-                details.append(f"  {plain(run.hint, 600)}")
+            details.append(f"- {plain(run.name, 80)}: {plain(message(run), 400)}")
+            advice = hint(run)
+            if advice:
+                details.append(f"  {plain(advice, 600)}")
     notes = [f"note: {plain(n, 400)}" for n in outcome.notes]
-    if any(run.settings.original_checks != "true" for run in outcome.runs):
+    if any(not run.settings.original_checks for run in outcome.runs):
         notes.append(
             "checks: trend improvement and material spikes (robust detector); "
             "--original-checks true gives the original probe's checks and numbers"

@@ -111,10 +111,11 @@ def _written(folder: Path) -> Iterator[tuple[str, bytes]]:
 def _report(folder: Path) -> Iterator[tuple[str, bytes]]:
     """A JSON report the action writes, as a baseline seed."""
     from drift.app import Runtime, run
+    from drift.runner import RunnerEnv
     from tests import writers
 
     writers.jsonl(folder / "ws" / "runs" / "a" / "log.jsonl", writers.decaying(40))
-    run({"path": "runs/*"}, Runtime(io.StringIO(), folder / "ws"))
+    run({"path": "runs/*"}, Runtime(io.StringIO(), RunnerEnv(folder / "ws")))
     yield "report", (folder / "ws" / "training-drift-report.json").read_bytes()
 
 

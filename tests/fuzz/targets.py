@@ -119,7 +119,7 @@ def _reference(fmt: str, files: Sequence[LogFile], spec: ReadSpec) -> Curve:
         return read_wandb(files, spec)
     from drift.readers.mlflowstore import read_mlflow
 
-    return read_mlflow(files, spec, [f.key for f in files], fast=False)
+    return read_mlflow(files, spec, fast=False)
 
 
 Reading = Curve | tuple[str, str, str | None, int | None]
@@ -453,6 +453,18 @@ class ConfigTarget:
             value = getattr(run, name)
             if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
                 raise Violation("a numeric setting is not a finite number", short((name, value)))
+        from drift.config import FailOn, IfNoLogs, Limit, SpikeMethod
+
+        limits = (run.max_final_loss_increase, run.max_smoothness_drop, run.max_new_instability_events)
+        typed = (
+            isinstance(run.spike_method, SpikeMethod)
+            and isinstance(run.original_checks, bool)
+            and all(limit is None or isinstance(limit, Limit) for limit in limits)
+            and isinstance(settings.fail_on, FailOn)
+            and isinstance(settings.if_no_logs, IfNoLogs)
+        )
+        if not typed:
+            raise Violation("a setting was not parsed to its type", short((run, settings.fail_on)))
 
 
 # --- workflow commands ------------------------------------------------------------------------
@@ -798,6 +810,7 @@ class EndToEndTarget:
 
     def check(self, case: Case, scratch: Path) -> None:
         from drift.app import Runtime, run
+        from drift.runner import RunnerEnv
 
         workspace = scratch / "ws"
         if workspace.exists() or workspace.is_symlink():
@@ -808,7 +821,7 @@ class EndToEndTarget:
         output.write_bytes(b"")
         summary.write_bytes(b"")
         out = io.StringIO()
-        code = run(case["inputs"], Runtime(out, workspace, output, summary))
+        code = run(case["inputs"], Runtime(out, RunnerEnv(workspace, output, summary)))
         stdout = out.getvalue()
         if code == 3:
             frames = [m for m in _FRAME.findall(stdout) if "/drift/" in m[0]]
