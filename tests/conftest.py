@@ -14,11 +14,17 @@ from typing import Any
 
 import pytest
 import yaml
+from hypothesis import settings
 from jsonschema import Draft202012Validator
 
 import drift.app
 import drift.cli
 from drift.render import report as report_module
+
+# No property test times its examples: timing lives in bench/, and on CI's two shared cores a
+# per-example deadline fails tests for the machine's load, not for the code.
+settings.register_profile("untimed", deadline=None)
+settings.load_profile("untimed")
 
 ROOT = Path(__file__).resolve().parent.parent
 # Public data (real logs from public repositories) is never copied into the project: it sits in
