@@ -24,7 +24,7 @@ TEXT_ABI = 1
 
 # The calling convention of the entry points: a library built from older sources is not loaded,
 # since its functions would be called with arguments they do not expect.
-ABI = 2
+ABI = 3
 
 _loaded: ctypes.CDLL | bool | None = False
 _text_loaded: ctypes.CDLL | bool | None = False
