@@ -63,7 +63,7 @@ def test_wandb_runs_are_found_named_and_gated(runs: dict[str, Path], run_action:
     result = run_action(path="wandb")
     assert result.code == 1, result.stdout  # the spiky run WARNs
     by_name = {run["name"]: run for run in result.report["runs"]}
-    assert set(by_name) == {"healthy-run", "spiky-run", "resumed-run", "long-run"}
+    assert set(by_name) == {"healthy-run", "spiky-run", "resumed-run", "long-run", "console-run"}
     healthy = by_name["healthy-run"]
     assert healthy["verdict"] == "pass" and healthy["metrics"]["num_steps"] == 200
     assert healthy["source"]["format"] == "wandb" and healthy["source"]["metric"] == "train/loss"
@@ -71,6 +71,32 @@ def test_wandb_runs_are_found_named_and_gated(runs: dict[str, Path], run_action:
     assert spiky["verdict"] == "warn" and spiky["events"][0]["step"] == 100
     assert spiky["events"][0]["record"] is not None  # the place: a record of the .wandb file
     assert by_name["long-run"]["metrics"]["num_steps"] == 20_000
+
+
+def test_a_run_without_history_is_read_from_its_console_capture(runs: dict[str, Path], run_action: RunAction) -> None:
+    folder = runs["console"]
+    capture = folder / "files" / "output.log"
+    assert "step 199 | loss" in capture.read_text()  # written by wandb itself, from the script's stdout
+    result = run_action(path=f"wandb/{folder.name}")
+    (run,) = result.report["runs"]
+    assert run["name"] == "console-run" and run["verdict"] == "pass"
+    assert run["metrics"]["num_steps"] == 200
+    assert run["metrics"]["final_loss"] == pytest.approx(DECAY[-1], abs=1e-6)
+    shown = f"wandb/{folder.name}/files/output.log"
+    assert run["source"]["format"] == "text" and run["source"]["files"] == [shown]
+    assert any("logged no history" in note and shown in note for note in run["notes"])
+
+
+def test_a_console_capture_linked_out_of_the_run_folder_is_not_read(runs: dict[str, Path], tmp_path: Path) -> None:
+    folder = runs["console"]
+    capture = folder / "files" / "output.log"
+    outside = tmp_path / "elsewhere.log"
+    outside.write_text(capture.read_text())
+    capture.unlink()
+    capture.symlink_to(outside)
+    path = wandb_file(folder)
+    curve = wandbrun.read_wandb_run([LogFile(path, path.name)], ReadSpec())
+    assert curve.format == "wandb" and len(curve) == 0
 
 
 def test_a_resumed_run_is_one_run_and_the_later_session_wins(runs: dict[str, Path], run_action: RunAction) -> None:
@@ -217,11 +243,14 @@ def assert_agree(paths: list[Path], metric: str) -> Reading:
     return reference
 
 
-def test_the_walker_and_the_reference_agree_on_the_real_runs(runs: dict[str, Path]) -> None:
+def test_the_walker_and_the_reference_agree_on_the_real_runs(
+    runs: dict[str, Path], written: tuple[Path, dict[str, str]]
+) -> None:
+    resumed = sorted(runs["resumed"].parent.glob(f"offline-run-*-{written[1]['resumed']}*/run-*.wandb"))
+    assert len(resumed) == 2
     for label, folder in runs.items():
-        paths = sorted(folder.parent.glob(f"{folder.name[:-8]}*/run-*.wandb")) if label == "resumed" else []
-        got = assert_agree(paths or [wandb_file(folder)], "loss")
-        assert isinstance(got, Curve) and len(got) > 0
+        got = assert_agree(resumed if label == "resumed" else [wandb_file(folder)], "loss")
+        assert isinstance(got, Curve) and (len(got) > 0) == (label != "console")
     cut = wandb_file(runs["long"])
     data = cut.read_bytes()
     for end in (len(data) // 3, len(data) // 3 + 5, len(data) - 1, 3 * BLOCK, 3 * BLOCK + 3):

@@ -17,6 +17,10 @@ row's step is its last ``_step`` item when that holds a whole number, else the H
 ``num``; a value in a row with neither is counted as ignored. ``RunRecord.display_name`` (8)
 names the run.
 
+A run that logged no history at all (no key but ``_step``: a script that only printed its loss) is
+read from W&B's console capture, ``files/output.log`` beside each ``.wandb`` file, by the text
+reader; the curve then names that file and says why in a note.
+
 A chunk whose checksum or type is wrong is damaged, counted at the number of the record it would
 have been part of, and reading goes on at the next block, as LevelDB does. A record that does
 not decode is damaged as a whole (nothing of it is used) and counted at its own number. A file
@@ -32,12 +36,13 @@ import ctypes
 import functools
 import io
 import os
+import posixpath
 import re
 import struct
 import zlib
 from collections import Counter
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -428,6 +433,37 @@ class _Run:
 
 
 # --- the reader --------------------------------------------------------------------------------------
+
+
+def read_wandb_run(files: Sequence[LogFile], spec: ReadSpec) -> Curve:
+    """``read_wandb``; for a run that logged no history, its console capture through the text reader."""
+    curve = read_wandb(files, spec)
+    if len(curve) or curve.fields_seen:
+        return curve
+    consoles = [console for console in map(console_capture, files) if console is not None]
+    if not consoles:
+        return curve
+    from drift.readers.text import read_text  # noqa: PLC0415 - only for a run without history
+
+    text = read_text(consoles, spec)
+    if not len(text):
+        return curve
+    logs = ", ".join(log.display for log in files)
+    note = f"{logs} logged no history; read the console capture {', '.join(c.display for c in consoles)}"
+    return replace(text, notes=(note, *text.notes))
+
+
+def console_capture(log: LogFile) -> LogFile | None:
+    """``files/output.log`` in the run folder of a ``.wandb`` file, when it is a file inside that folder
+    (a link out of it is not followed: the folder came from the workspace, the link may not)."""
+    folder = log.path.parent
+    path = folder / "files" / "output.log"
+    try:
+        if not path.is_file() or not path.resolve().is_relative_to(folder.resolve()):
+            return None
+    except (OSError, RuntimeError):  # RuntimeError: a symlink loop (before Python 3.13)
+        return None
+    return LogFile(path, posixpath.join(posixpath.dirname(log.display), "files", "output.log"))
 
 
 def read_wandb(files: Sequence[LogFile], spec: ReadSpec, *, fast: bool = True) -> Curve:
