@@ -48,6 +48,7 @@ enum { C_FULL = 1, C_FIRST = 2, C_MIDDLE = 3, C_LAST = 4 };
 #define CHUNK_HEADER 7
 #define MAX_RECORD (64 << 20) /* wandbrun.py MAX_RECORD: a longer record is damage */
 #define KEY_JOIN 1024         /* a nested key joined longer than this goes to Python */
+#define KEY_CACHE 16          /* item places in a row whose last key is tried before hashing */
 
 /* ---- CRC-32 (zlib's), slicing by 8 ----------------------------------------------------------- */
 
@@ -99,6 +100,8 @@ typedef struct {
     const uint8_t *wanted; /* the caller's names, each ended by a NUL */
     int64_t wanted_len;
     int full; /* FULL_* of the last P_FULL */
+    int position;                 /* the item's place in its row */
+    int32_t by_position[KEY_CACHE]; /* the key met last at each place: rows repeat their keys */
 } out_t;
 
 /* Whether an ASCII key, lower-cased, is one of the caller's names; any other key may be (Python
@@ -126,7 +129,7 @@ static int same_key(const out_t *o, int32_t id, const uint8_t *key, uint64_t len
 }
 
 /* The id of a key (valid UTF-8, checked by the caller), registering it when new. */
-static int key_id(out_t *o, const uint8_t *key, uint64_t len, int32_t *id) {
+static int key_lookup(out_t *o, const uint8_t *key, uint64_t len, int32_t *id) {
     uint64_t h = 0xCBF29CE484222325u; /* FNV-1a */
     for (uint64_t i = 0; i < len; i++) h = (h ^ key[i]) * 0x100000001B3u;
     uint64_t slot = h & o->slot_mask;
@@ -154,6 +157,18 @@ static int key_id(out_t *o, const uint8_t *key, uint64_t len, int32_t *id) {
     o->key_bytes_used += (int64_t)len;
     o->n_keys++;
     return P_OK;
+}
+
+/* key_lookup, trying first the key met last at the item's place in its row. */
+static int key_id(out_t *o, const uint8_t *key, uint64_t len, int32_t *id) {
+    int32_t *cached = o->position < KEY_CACHE ? &o->by_position[o->position] : NULL;
+    if (cached && *cached >= 0 && same_key(o, *cached, key, len)) {
+        *id = *cached;
+        return P_OK;
+    }
+    int r = key_lookup(o, key, len, id);
+    if (r == P_OK && cached) *cached = *id;
+    return r;
 }
 
 /* ---- values ---------------------------------------------------------------------------------- */
@@ -375,7 +390,7 @@ static int parse_history_step(const uint8_t *p, const uint8_t *end, int64_t *num
  * a whole number, else its last HistoryStep's num; a row with neither has no step. */
 static int parse_history(const uint8_t *p, const uint8_t *end, int64_t number, out_t *o) {
     int64_t row = o->n, num = 0, step = 0;
-    int has_num = 0, r;
+    int has_num = 0, r, position = 0;
     item_t last = {0, 0, 0};
     uint64_t field, len;
     int wire;
@@ -386,6 +401,7 @@ static int parse_history(const uint8_t *p, const uint8_t *end, int64_t number, o
             if (!read_bytes(&p, end, &body, &len)) return P_BAD;
             if (field == 1) {
                 item_t item = {0, 0, 0};
+                o->position = position++;
                 if ((r = parse_item(body, body + len, o, &item)) != P_OK) return r;
                 if (item.is_step) last = item;
             } else {
@@ -505,7 +521,8 @@ int64_t drift_wandb_scan(const uint8_t *buf, int64_t start, int64_t size, int64_
     crc_init(&crc);
     memset(slots, 0xFF, (size_t)n_slots * sizeof *slots);
     out_t o = {0, cap, recs, steps, values, key_ids, key_bytes, 0, key_bytes_cap, key_start, key_len, key_wanted,
-               0, key_cap, slots, (uint64_t)n_slots - 1, wanted, wanted_len, 0};
+               0, key_cap, slots, (uint64_t)n_slots - 1, wanted, wanted_len, 0, 0, {0}};
+    memset(o.by_position, 0xFF, sizeof o.by_position);
     walk_t w = {state[S_RECORDS], state[S_PENDING], 0, 0};
     int64_t p = start, stop, need = 0, defer[4] = {0, 0, 0, 0};
     for (;;) {
