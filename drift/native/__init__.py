@@ -14,6 +14,7 @@ import subprocess
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 HERE = Path(__file__).resolve().parent
 SOURCES = tuple(sorted(HERE.glob("*.c")))  # one library for every fast path
@@ -74,6 +75,21 @@ def load() -> ctypes.CDLL | None:
                     *(ptr, ptr, ptr, i64, ptr, i64, ptr),
                 ]
     return _loaded if isinstance(_loaded, ctypes.CDLL) else None
+
+
+def entry(name: str, argtypes: Sequence[type[Any]]) -> ctypes._NamedFuncPointer | None:
+    """The C readers' entry point ``name`` (it returns an int64), or None when the library is not
+    built (or was built without it)."""
+    lib = load()
+    if lib is None:
+        return None
+    try:
+        function: ctypes._NamedFuncPointer = getattr(lib, name)
+    except AttributeError:
+        return None
+    function.restype = ctypes.c_int64
+    function.argtypes = list(argtypes)
+    return function
 
 
 def load_text() -> ctypes.CDLL | None:

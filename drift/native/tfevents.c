@@ -17,6 +17,7 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "crc.h"
 #include "protowire.h"
 
 /* Why a call returned; the numbers are shared with tensorboard.py. */
@@ -34,36 +35,10 @@ enum { DT_FLOAT = 1, DT_DOUBLE = 2, DT_INT32 = 3, DT_INT64 = 9, DT_BFLOAT16 = 14
 #define HEADER_BYTES 12 /* uint64 length + masked CRC of it */
 #define FOOTER_BYTES 4  /* masked CRC of the data */
 
-/* ---- CRC-32C (Castagnoli), slicing by 8 ------------------------------------------------------ */
-
-typedef struct {
-    uint32_t t[8][256];
-} crc_tables_t;
-
-/* The tables live on the caller's stack: building them costs microseconds per call, and it keeps
- * the library free of shared mutable state, so concurrent calls need no locking. */
-static void crc_init(crc_tables_t *c) {
-    for (uint32_t n = 0; n < 256; n++) {
-        uint32_t crc = n;
-        for (int k = 0; k < 8; k++) crc = (crc & 1) ? (crc >> 1) ^ 0x82F63B78u : crc >> 1;
-        c->t[0][n] = crc;
-    }
-    for (uint32_t n = 0; n < 256; n++) {
-        for (int k = 1; k < 8; k++) c->t[k][n] = (c->t[k - 1][n] >> 8) ^ c->t[0][c->t[k - 1][n] & 0xFF];
-    }
-}
+/* ---- CRC-32C (Castagnoli) ------------------------------------------------------------------- */
 
 static uint32_t crc32c(const crc_tables_t *c, const uint8_t *p, uint64_t n) {
-    uint32_t crc = 0xFFFFFFFFu;
-    while (n >= 8) {
-        uint32_t lo = load_le32(p) ^ crc, hi = load_le32(p + 4);
-        crc = c->t[7][lo & 0xFF] ^ c->t[6][(lo >> 8) & 0xFF] ^ c->t[5][(lo >> 16) & 0xFF] ^ c->t[4][lo >> 24] ^
-              c->t[3][hi & 0xFF] ^ c->t[2][(hi >> 8) & 0xFF] ^ c->t[1][(hi >> 16) & 0xFF] ^ c->t[0][hi >> 24];
-        p += 8;
-        n -= 8;
-    }
-    while (n--) crc = (crc >> 8) ^ c->t[0][(crc ^ *p++) & 0xFF];
-    return crc ^ 0xFFFFFFFFu;
+    return crc_update(c, 0xFFFFFFFFu, p, n) ^ 0xFFFFFFFFu;
 }
 
 /* TFRecord stores CRCs rotated and offset, so that a CRC of bytes that hold CRCs stays strong. */
@@ -436,7 +411,7 @@ int64_t drift_tfevents_scan(const uint8_t *buf, int64_t start, int64_t size, int
     if (n_slots <= tag_cap || (n_slots & (n_slots - 1)) != 0 || (uint64_t)n_slots > SIZE_MAX / sizeof *slots)
         return -16;
     crc_tables_t crc;
-    crc_init(&crc);
+    crc_init(&crc, CRC32C_POLY);
     memset(slots, 0xFF, (size_t)n_slots * sizeof *slots);
     out_t o = {buf, 0, cap, steps, values, tag_ids, tag_start, tag_len, 0, tag_cap, slots, (uint64_t)n_slots - 1, -1};
     int64_t p = start, records = 0, damaged = 0, first_damaged = 0, first_kind = 0, need = 0;

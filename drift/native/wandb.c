@@ -24,6 +24,7 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "crc.h"
 #include "jsonlex.h"
 #include "protowire.h"
 
@@ -50,37 +51,9 @@ enum { C_FULL = 1, C_FIRST = 2, C_MIDDLE = 3, C_LAST = 4 };
 #define KEY_JOIN 1024         /* a nested key joined longer than this goes to Python */
 #define KEY_CACHE 16          /* item places in a row whose last key is tried before hashing */
 
-/* ---- CRC-32 (zlib's), slicing by 8 ----------------------------------------------------------- */
-
-typedef struct {
-    uint32_t t[8][256];
-} crc_tables_t;
-
-/* On the caller's stack, as in tfevents.c: no shared state, so concurrent calls need no lock. */
-static void crc_init(crc_tables_t *c) {
-    for (uint32_t n = 0; n < 256; n++) {
-        uint32_t crc = n;
-        for (int k = 0; k < 8; k++) crc = (crc & 1) ? (crc >> 1) ^ 0xEDB88320u : crc >> 1;
-        c->t[0][n] = crc;
-    }
-    for (uint32_t n = 0; n < 256; n++) {
-        for (int k = 1; k < 8; k++) c->t[k][n] = (c->t[k - 1][n] >> 8) ^ c->t[0][c->t[k - 1][n] & 0xFF];
-    }
-}
-
-/* The checksum of a chunk: its type byte, then its data. */
+/* The checksum of a chunk: CRC-32 (zlib's) of its type byte, then its data. */
 static uint32_t chunk_crc(const crc_tables_t *c, uint8_t kind, const uint8_t *p, uint64_t n) {
-    uint32_t crc = 0xFFFFFFFFu;
-    crc = (crc >> 8) ^ c->t[0][(crc ^ kind) & 0xFF];
-    while (n >= 8) {
-        uint32_t lo = load_le32(p) ^ crc, hi = load_le32(p + 4);
-        crc = c->t[7][lo & 0xFF] ^ c->t[6][(lo >> 8) & 0xFF] ^ c->t[5][(lo >> 16) & 0xFF] ^ c->t[4][lo >> 24] ^
-              c->t[3][hi & 0xFF] ^ c->t[2][(hi >> 8) & 0xFF] ^ c->t[1][(hi >> 16) & 0xFF] ^ c->t[0][hi >> 24];
-        p += 8;
-        n -= 8;
-    }
-    while (n--) crc = (crc >> 8) ^ c->t[0][(crc ^ *p++) & 0xFF];
-    return crc ^ 0xFFFFFFFFu;
+    return crc_update(c, crc_update(c, 0xFFFFFFFFu, &kind, 1), p, n) ^ 0xFFFFFFFFu;
 }
 
 /* ---- output ---------------------------------------------------------------------------------- */
@@ -518,7 +491,7 @@ int64_t drift_wandb_scan(const uint8_t *buf, int64_t start, int64_t size, int64_
     if (!scratch) return -23;
     if (scratch_cap < BLOCK) return -24;
     crc_tables_t crc;
-    crc_init(&crc);
+    crc_init(&crc, CRC32_POLY);
     memset(slots, 0xFF, (size_t)n_slots * sizeof *slots);
     out_t o = {0, cap, recs, steps, values, key_ids, key_bytes, 0, key_bytes_cap, key_start, key_len, key_wanted,
                0, key_cap, slots, (uint64_t)n_slots - 1, wanted, wanted_len, 0, 0, {0}};

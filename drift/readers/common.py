@@ -3,6 +3,7 @@ it found become one run's curve (steps ascending, the last value read for a repe
 
 from __future__ import annotations
 
+import io
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -74,6 +75,17 @@ class Points:
         self.skipped += 1
         if self.first_skipped is None:
             self.first_skipped = Position(file, at, self.unit)
+
+
+def fill(handle: io.FileIO, view: memoryview) -> int:
+    """Read into ``view`` until it is full or the file ends; the bytes read."""
+    got = 0
+    while got < len(view):
+        n = handle.readinto(view[got:])
+        if not n:
+            break
+        got += n
+    return got
 
 
 def record_point(record: dict[str, object], step_key: str, metric: str) -> tuple[int, float] | int | None:

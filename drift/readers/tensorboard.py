@@ -41,7 +41,6 @@ from __future__ import annotations
 
 import ctypes
 import functools
-import io
 import os
 import struct
 from collections.abc import Callable, Iterable, Sequence
@@ -52,7 +51,7 @@ import numpy as np
 from drift import native
 from drift.curve import Curve, FloatArray, IntArray, LineArray, SmallIntArray
 from drift.errors import LogError
-from drift.readers.common import LogFile, Points, ReadSpec, finish, metric_candidates, resolve_metric
+from drift.readers.common import LogFile, Points, ReadSpec, fill, finish, metric_candidates, resolve_metric
 
 CHUNK_BYTES = 8 << 20
 VALUES_PER_CALL = 1 << 17  # scalars per native call; the call resumes when they are used up
@@ -225,7 +224,7 @@ def _read_file(run: _Run, log: LogFile, index: int, scanner: _Scanner) -> None:
                 grown = bytearray(target)
                 grown[:held] = buffer[:held]
                 buffer = grown
-            got = _fill(handle, memoryview(buffer)[held:target])
+            got = fill(handle, memoryview(buffer)[held:target])
             unread = 0 if got < target - held else unread - got  # a file that shrank ends where it stops
             size = held + got
             start = 0
@@ -251,33 +250,16 @@ def _read_file(run: _Run, log: LogFile, index: int, scanner: _Scanner) -> None:
             run.cut(log, record_base + 1, scan.stop)
 
 
-def _fill(handle: io.FileIO, view: memoryview) -> int:
-    got = 0
-    while got < len(view):
-        n = handle.readinto(view[got:])
-        if not n:
-            break
-        got += n
-    return got
-
-
 # ---- the compiled scanner ---------------------------------------------------------------------
 
 
 @functools.cache
 def _native_function() -> ctypes._NamedFuncPointer | None:
     """drift_tfevents_scan, or None when the library is not built (or was built without it)."""
-    lib = native.load()
-    if lib is None:
-        return None
-    try:
-        function: ctypes._NamedFuncPointer = lib.drift_tfevents_scan
-    except AttributeError:
-        return None
     i64, ptr = ctypes.c_int64, ctypes.c_void_p
-    function.restype = i64
-    function.argtypes = [ptr, i64, i64, i64, i64, ptr, ptr, ptr, ptr, ptr, i64, ptr, ptr, i64, ptr, i64]
-    return function
+    return native.entry(
+        "drift_tfevents_scan", [ptr, i64, i64, i64, i64, ptr, ptr, ptr, ptr, ptr, i64, ptr, ptr, i64, ptr, i64]
+    )
 
 
 # drift_tfevents_scan's parameters, in order; its contract errors name them.

@@ -56,6 +56,7 @@ from drift.readers.common import (
     LogFile,
     Points,
     ReadSpec,
+    fill,
     finish,
     metric_candidates,
     resolve_metric,
@@ -484,7 +485,7 @@ def read_wandb(files: Sequence[LogFile], spec: ReadSpec, *, fast: bool = True) -
                     continue
                 if function is None:
                     rest = bytearray(max(0, size - len(MAGIC)))
-                    _read_python(run, log, index, head + rest[: _fill(handle, memoryview(rest))])
+                    _read_python(run, log, index, head + rest[: fill(handle, memoryview(rest))])
                 else:
                     _read_native(log, handle, size, _Native(function, run, index))
         except OSError as exc:
@@ -513,7 +514,7 @@ def _read_native(log: LogFile, handle: io.FileIO, size: int, walker: _Native) ->
     view = memoryview(buffer)
     offset, start = 0, len(MAGIC)
     buffer[:start] = MAGIC
-    got = start + _fill(handle, view[start : min(piece, size)])
+    got = start + fill(handle, view[start : min(piece, size)])
     damaged, first = 0, None
     while True:
         last = got < piece or offset + got >= size
@@ -524,20 +525,10 @@ def _read_native(log: LogFile, handle: io.FileIO, size: int, walker: _Native) ->
             break
         offset += got
         start = 0
-        got = _fill(handle, view[: min(piece, size - offset)])
+        got = fill(handle, view[: min(piece, size - offset)])
     view.release()
     for _ in range(damaged):
         walker.run.points.damaged(log.display, first)
-
-
-def _fill(handle: io.FileIO, view: memoryview) -> int:
-    got = 0
-    while got < len(view):
-        n = handle.readinto(view[got:])
-        if not n:
-            break
-        got += n
-    return got
 
 
 # --- the compiled walker ---------------------------------------------------------------------------
@@ -546,18 +537,9 @@ def _fill(handle: io.FileIO, view: memoryview) -> int:
 @functools.cache
 def _native_function() -> ctypes._NamedFuncPointer | None:
     """drift_wandb_scan, or None when the library is not built (or was built without it)."""
-    lib = native.load()
-    if lib is None:
-        return None
-    try:
-        function: ctypes._NamedFuncPointer = lib.drift_wandb_scan
-    except AttributeError:
-        return None
     i64, ptr = ctypes.c_int64, ctypes.c_void_p
-    function.restype = i64
-    function.argtypes = [ptr, i64, i64, i64, i64, ctypes.c_char_p, i64, *(ptr,) * 6, i64, ptr, i64]
-    function.argtypes += [ptr, ptr, ptr, i64, ptr, i64, ptr, i64]
-    return function
+    arguments = [ptr, i64, i64, i64, i64, ctypes.c_char_p, i64, *(ptr,) * 6, i64, ptr, i64, ptr, ptr, ptr, i64]
+    return native.entry("drift_wandb_scan", [*arguments, ptr, i64, ptr, i64])
 
 
 # drift_wandb_scan's parameters, in order; its contract errors name them.
