@@ -119,7 +119,7 @@ def fuzz_build(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The harnesses, as tools/fuzz_native.sh builds them; .ci/run names its own build in
     DRIFT_FUZZ_NATIVE (built from this checkout minutes before) rather than building twice."""
     built = os.environ.get("DRIFT_FUZZ_NATIVE")
-    if built and (Path(built) / "bin" / "fuzz_textscan").exists():
+    if built and all((Path(built) / "bin" / f"fuzz_{h}").exists() for h in ("textscan", "wandb")):
         return Path(built)
     need(_clang_with_libfuzzer(), "clang")
     out = tmp_path_factory.mktemp("fuzz-native")

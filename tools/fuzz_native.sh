@@ -82,7 +82,7 @@ fuzz() {
 
 tsan() {
     local args=()
-    for kind in jsonl jsondoc tfevents; do
+    for kind in jsonl jsondoc tfevents wandb; do
         for f in "$out/seeds/$kind"/*; do args+=("$kind" "$f"); done
     done
     # The negative control must be caught, or a clean run below proves nothing. The longest
