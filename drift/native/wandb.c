@@ -272,62 +272,77 @@ typedef struct {
     int64_t step;
 } item_t;
 
-/* HistoryItem: key=1, nested_key=2 (repeated), integer=5, number=6, value_json=16. Every key
- * string must be UTF-8; the key is `key` when not empty, else nested_key joined with ".". */
-static int parse_item(const uint8_t *p, const uint8_t *end, out_t *o, item_t *item) {
-    const uint8_t *start = p, *key = p, *nested = p, *body;
-    uint64_t key_len = 0, nested_len = 0, parts = 0, field, v, len;
-    value_t value = {V_NONE, 0, 0.0, NULL, 0, 0};
+typedef struct {
+    const uint8_t *key, *nested; /* the last `key`, the first nested_key */
+    uint64_t key_len, nested_len, parts;
+    value_t value;
+} fields_t;
+
+/* An item's fields, each checked; every key string must be UTF-8. */
+static int item_fields(const uint8_t *p, const uint8_t *end, fields_t *f) {
+    const uint8_t *body;
+    uint64_t field, v, len;
     int wire;
     while (p < end) {
         if (!read_key(&p, end, &field, &wire)) return P_BAD;
         if ((field == 1 || field == 2 || field == 16) && wire == 2) {
             if (!read_bytes(&p, end, &body, &len)) return P_BAD;
             if (field == 16) {
-                value.json = body;
-                value.json_len = len;
-                value.has_json = 1;
+                f->value.json = body;
+                f->value.json_len = len;
+                f->value.has_json = 1;
             } else if (!valid_utf8(body, len)) {
                 return P_BAD;
             } else if (field == 1) {
-                key = body;
-                key_len = len;
-            } else if (parts++ == 0) {
-                nested = body;
-                nested_len = len;
+                f->key = body;
+                f->key_len = len;
+            } else if (f->parts++ == 0) {
+                f->nested = body;
+                f->nested_len = len;
             }
         } else if (field == 5 && wire == 0) {
             if (!read_varint(&p, end, &v)) return P_BAD;
-            value.kind = V_INT;
-            value.i = (int64_t)v;
+            f->value.kind = V_INT;
+            f->value.i = (int64_t)v;
         } else if (field == 6 && wire == 1) {
             if (end - p < 8) return P_BAD;
             uint64_t bits = load_le64(p);
-            memcpy(&value.d, &bits, sizeof value.d);
-            value.kind = V_DOUBLE;
+            memcpy(&f->value.d, &bits, sizeof f->value.d);
+            f->value.kind = V_DOUBLE;
             p += 8;
         } else if (!skip_field(&p, end, wire)) {
             return P_BAD;
         }
     }
+    return P_OK;
+}
+
+/* HistoryItem: key=1, nested_key=2 (repeated), integer=5, number=6, value_json=16. The key is
+ * `key` when not empty, else nested_key joined with ".". */
+static int parse_item(const uint8_t *p, const uint8_t *end, out_t *o, item_t *item) {
+    fields_t f = {p, p, 0, 0, 0, {V_NONE, 0, 0.0, NULL, 0, 0}};
+    int r = item_fields(p, end, &f);
+    if (r != P_OK) return r;
+    const uint8_t *key = f.key;
+    uint64_t key_len = f.key_len;
     uint8_t joined[KEY_JOIN];
-    if (key_len == 0 && parts == 1) {
-        key = nested;
-        key_len = nested_len;
-    } else if (key_len == 0 && parts > 1) {
-        int r = join_key(start, end, joined, &key_len);
-        if (r != P_OK) return r;
+    if (key_len == 0 && f.parts == 1) {
+        key = f.nested;
+        key_len = f.nested_len;
+    } else if (key_len == 0 && f.parts > 1) {
+        if ((r = join_key(p, end, joined, &key_len)) != P_OK) return r;
         key = joined;
     }
+    value_t value = f.value;
     if (key_len == 5 && memcmp(key, "_step", 5) == 0) {
-        int r = step_value(&value, &item->step);
+        r = step_value(&value, &item->step);
         if (r == P_DEFER) return r;
         item->is_step = 1;
         item->step_ok = r == 1;
         return P_OK;
     }
     int32_t id;
-    int r = key_id(o, key, key_len, &id);
+    r = key_id(o, key, key_len, &id);
     if (r != P_OK || !o->key_wanted[id]) return r;
     double x;
     r = metric_value(&value, &x);
@@ -444,11 +459,137 @@ static int parse_record(const uint8_t *r, int64_t n, int64_t number, out_t *o) {
 /* ---- the framing ----------------------------------------------------------------------------- */
 
 typedef struct {
-    int64_t records, pending, damaged, first_damaged;
+    const uint8_t *buf;
+    int64_t size;
+    int64_t last;
+    uint8_t *scratch;
+    int64_t scratch_cap;
+    const crc_tables_t *crc;
+    int64_t records, pending, damaged, first_damaged, need;
+    int64_t defer[4]; /* the record handed back: in scratch, its start, length, number */
 } walk_t;
 
 static void damage(walk_t *w, int64_t at) {
     if (w->damaged++ == 0) w->first_damaged = at;
+}
+
+/* A whole record (FULL, or assembled up to its LAST; `data` is a FULL chunk's offset in buf). On
+ * P_FULL nothing changed, so its last chunk is walked again. */
+static int take_record(walk_t *w, out_t *o, const uint8_t *record, int64_t len, int64_t data) {
+    int64_t kept = o->n, number = w->records + 1;
+    int r = parse_record(record, len, number, o);
+    if (r == P_FULL) {
+        o->n = kept;
+        return r;
+    }
+    w->records++;
+    w->pending = -1;
+    if (r == P_BAD) {
+        o->n = kept;
+        damage(w, number);
+    } else if (r == P_DEFER) {
+        o->n = kept;
+        w->defer[0] = record == w->scratch;
+        w->defer[1] = record == w->scratch ? 0 : data;
+        w->defer[2] = len;
+        w->defer[3] = number;
+    }
+    return r;
+}
+
+/* One chunk whose checksum holds, at buf[data, data + length). */
+static int take_chunk(walk_t *w, out_t *o, uint8_t kind, int64_t data, int64_t length) {
+    if (kind == C_FIRST || kind == C_FULL) {
+        if (w->pending >= 0) damage(w, w->records + 1); /* a FIRST without its LAST */
+        w->pending = -1;
+        if (kind == C_FULL) return take_record(w, o, w->buf + data, length, data);
+        memcpy(w->scratch, w->buf + data, (size_t)length); /* scratch_cap >= BLOCK: it fits */
+        w->pending = length;
+        return P_OK;
+    }
+    if (w->pending < 0) { /* MIDDLE or LAST without a FIRST */
+        damage(w, w->records + 1);
+        return P_OK;
+    }
+    if (w->pending + length > MAX_RECORD) {
+        damage(w, w->records + 1);
+        w->pending = -1;
+        return P_OK;
+    }
+    if (w->pending + length > w->scratch_cap) {
+        o->full = FULL_SCRATCH;
+        w->need = w->pending + length;
+        return P_FULL;
+    }
+    memcpy(w->scratch + w->pending, w->buf + data, (size_t)length);
+    if (kind == C_MIDDLE) {
+        w->pending += length;
+        return P_OK;
+    }
+    return take_record(w, o, w->scratch, w->pending + length, 0);
+}
+
+/* Where a walk ended, without a reason to stop first: at the piece's end, or the file's. */
+static int64_t piece_end(walk_t *w) {
+    if (!w->last) return STOP_MORE;
+    if (w->pending >= 0) damage(w, w->records + 1); /* a record the file ends inside */
+    w->pending = -1;
+    return STOP_END;
+}
+
+/* The chunks of buf from *pp on; a STOP_* reason, and *pp where the walk stopped. */
+static int64_t walk(walk_t *w, out_t *o, int64_t *pp) {
+    int64_t p = *pp, stop = STOP_MORE;
+    while (p < w->size) {
+        int64_t room = BLOCK - p % BLOCK;
+        if (room < CHUNK_HEADER) { /* the block's trailer */
+            p += room;
+            continue;
+        }
+        if (w->size - p < CHUNK_HEADER) { /* a header cut short (in the last piece): the writer was stopped */
+            damage(w, w->records + 1);
+            w->pending = -1;
+            *pp = w->size;
+            return STOP_END;
+        }
+        const uint8_t *h = w->buf + p;
+        uint32_t checksum = load_le32(h);
+        int64_t length = (int64_t)h[4] | (int64_t)h[5] << 8, data = p + CHUNK_HEADER, next = data + length;
+        uint8_t kind = h[6];
+        if (kind == 0 && length == 0 && checksum == 0) { /* zero padding to the block's end */
+            p += room;
+        } else if (length > room - CHUNK_HEADER || kind < C_FULL || kind > C_LAST) {
+            damage(w, w->records + 1);
+            w->pending = -1;
+            p += room; /* resynchronise at the next block */
+        } else if (next > w->size) { /* the data cut short (in the last piece) */
+            damage(w, w->records + 1);
+            w->pending = -1;
+            *pp = w->size;
+            return STOP_END;
+        } else if (chunk_crc(w->crc, kind, w->buf + data, (uint64_t)length) != checksum) {
+            damage(w, w->records + 1);
+            w->pending = -1;
+            p = next + (BLOCK - next % BLOCK) % BLOCK;
+        } else {
+            int r = take_chunk(w, o, kind, data, length);
+            if (r == P_FULL) {
+                stop = STOP_FULL;
+                break;
+            }
+            p = next;
+            if (r == P_DEFER) {
+                stop = STOP_DEFER;
+                break;
+            }
+        }
+    }
+    if (stop == STOP_MORE) { /* not stopped inside: the piece is walked */
+        p = w->size;
+        stop = piece_end(w);
+    }
+    *pp = p;
+    return stop;
 }
 
 /*
@@ -496,120 +637,8 @@ int64_t drift_wandb_scan(const uint8_t *buf, int64_t start, int64_t size, int64_
     out_t o = {0, cap, recs, steps, values, key_ids, key_bytes, 0, key_bytes_cap, key_start, key_len, key_wanted,
                0, key_cap, slots, (uint64_t)n_slots - 1, wanted, wanted_len, 0, 0, {0}};
     memset(o.by_position, 0xFF, sizeof o.by_position);
-    walk_t w = {state[S_RECORDS], state[S_PENDING], 0, 0};
-    int64_t p = start, stop, need = 0, defer[4] = {0, 0, 0, 0};
-    for (;;) {
-        if (p >= size) {
-            p = size;
-            if (!last) {
-                stop = STOP_MORE;
-                break;
-            }
-            if (w.pending >= 0) damage(&w, w.records + 1); /* a record the file ends inside */
-            w.pending = -1;
-            stop = STOP_END;
-            break;
-        }
-        int64_t room = BLOCK - p % BLOCK;
-        if (room < CHUNK_HEADER) { /* the block's trailer */
-            p += room;
-            continue;
-        }
-        if (size - p < CHUNK_HEADER) { /* a header cut short: the writer was stopped */
-            damage(&w, w.records + 1);
-            w.pending = -1;
-            p = size;
-            stop = STOP_END;
-            break;
-        }
-        const uint8_t *h = buf + p;
-        uint32_t checksum = load_le32(h);
-        int64_t length = (int64_t)h[4] | (int64_t)h[5] << 8;
-        uint8_t kind = h[6];
-        if (kind == 0 && length == 0 && checksum == 0) { /* zero padding to the block's end */
-            p += room;
-            continue;
-        }
-        int64_t data = p + CHUNK_HEADER, next = data + length;
-        if (length > room - CHUNK_HEADER || kind < C_FULL || kind > C_LAST) {
-            damage(&w, w.records + 1);
-            w.pending = -1;
-            p += room; /* resynchronise at the next block */
-            continue;
-        }
-        if (next > size) { /* the data cut short */
-            damage(&w, w.records + 1);
-            w.pending = -1;
-            p = size;
-            stop = STOP_END;
-            break;
-        }
-        if (chunk_crc(&crc, kind, buf + data, (uint64_t)length) != checksum) {
-            damage(&w, w.records + 1);
-            w.pending = -1;
-            p = next + (BLOCK - next % BLOCK) % BLOCK;
-            continue;
-        }
-        const uint8_t *record = buf + data;
-        int64_t record_len = length;
-        if (kind == C_FIRST) {
-            if (w.pending >= 0) damage(&w, w.records + 1); /* a FIRST without its LAST */
-            memcpy(scratch, buf + data, (size_t)length);
-            w.pending = length;
-            p = next;
-            continue;
-        }
-        if (kind == C_FULL) {
-            if (w.pending >= 0) damage(&w, w.records + 1);
-            w.pending = -1;
-        } else if (w.pending < 0) { /* MIDDLE or LAST without a FIRST */
-            damage(&w, w.records + 1);
-            p = next;
-            continue;
-        } else if (w.pending + length > MAX_RECORD) {
-            damage(&w, w.records + 1);
-            w.pending = -1;
-            p = next;
-            continue;
-        } else if (w.pending + length > scratch_cap) {
-            o.full = FULL_SCRATCH;
-            need = w.pending + length;
-            stop = STOP_FULL;
-            break;
-        } else {
-            memcpy(scratch + w.pending, buf + data, (size_t)length);
-            if (kind == C_MIDDLE) {
-                w.pending += length;
-                p = next;
-                continue;
-            }
-            record = scratch;
-            record_len = w.pending + length;
-        }
-        /* A whole record: FULL, or assembled up to its LAST. */
-        int64_t kept = o.n, number = w.records + 1;
-        int r = parse_record(record, record_len, number, &o);
-        if (r == P_FULL) { /* walk this chunk again, into emptied arrays; pending is as before it */
-            o.n = kept;
-            stop = STOP_FULL;
-            break;
-        }
-        w.records++;
-        w.pending = -1;
-        p = next;
-        if (r == P_BAD) {
-            o.n = kept;
-            damage(&w, number);
-        } else if (r == P_DEFER) {
-            o.n = kept;
-            defer[0] = record == scratch;
-            defer[1] = record == scratch ? 0 : data;
-            defer[2] = record_len;
-            defer[3] = number;
-            stop = STOP_DEFER;
-            break;
-        }
-    }
+    walk_t w = {buf, size, last, scratch, scratch_cap, &crc, state[S_RECORDS], state[S_PENDING], 0, 0, 0, {0, 0, 0, 0}};
+    int64_t p = start, stop = walk(&w, &o, &p);
     state[S_RECORDS] = w.records;
     state[S_PENDING] = w.pending;
     res[R_CONSUMED] = p;
@@ -618,10 +647,10 @@ int64_t drift_wandb_scan(const uint8_t *buf, int64_t start, int64_t size, int64_
     res[R_DAMAGED] = w.damaged;
     res[R_FIRST_DAMAGED] = w.first_damaged;
     res[R_FULL] = stop == STOP_FULL ? o.full : 0;
-    res[R_NEED] = need;
-    res[R_DEFER_IN_SCRATCH] = defer[0];
-    res[R_DEFER_START] = defer[1];
-    res[R_DEFER_LEN] = defer[2];
-    res[R_DEFER_NUMBER] = defer[3];
+    res[R_NEED] = w.need;
+    res[R_DEFER_IN_SCRATCH] = w.defer[0];
+    res[R_DEFER_START] = w.defer[1];
+    res[R_DEFER_LEN] = w.defer[2];
+    res[R_DEFER_NUMBER] = w.defer[3];
     return stop;
 }
