@@ -26,6 +26,7 @@ import shutil
 import subprocess
 import sys
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -218,14 +219,15 @@ def case_cold(results: list[Result]) -> None:
     results.append(median)
 
 
-def case_readers(results: list[Result]) -> list[str]:
+def case_readers(results: list[Result], only: Sequence[str] = ()) -> list[str]:
     """Each format's reader alone on a 1M-step log (best of 3) against the dlm reader on the
-    1M-step case's file, and the whole action on the same log; each in a fresh process."""
+    1M-step case's file, and the whole action on the same log; each in a fresh process. ``only``:
+    these formats alone (the dlm row, the reference, is always there)."""
     script = str(ROOT / "bench" / "formats.py")
     workspaces = {"dlm": OUT / "one-million"}
     if not (workspaces["dlm"] / "run").exists():
         write_log(workspaces["dlm"] / "run" / "logs" / "train-000001-20260426T062514.jsonl", 0, 1_000_000, 1)
-    for fmt in WRITERS:
+    for fmt in [f for f in WRITERS if not only or f in only]:
         workspaces[fmt] = OUT / "formats" / fmt
         if not (workspaces[fmt] / ".complete").exists():
             subprocess.run([sys.executable, script, "write", str(workspaces[fmt]), "--format", fmt], check=True)
@@ -233,7 +235,8 @@ def case_readers(results: list[Result]) -> list[str]:
     rows.append("|---|---:|---:|---:|---:|---:|---:|---:|")
     dlm_seconds = 0.0
     cases = [(fmt, workspace, "") for fmt, workspace in workspaces.items()]
-    cases.append(("text (`pattern`)", workspaces["text"], TEXT_PATTERN))
+    if "text" in workspaces:
+        cases.append(("text (`pattern`)", workspaces["text"], TEXT_PATTERN))
     for fmt, workspace, pattern in cases:
         timed = subprocess.run(
             [sys.executable, script, "time", str(workspace), "--pattern", pattern],
@@ -406,6 +409,13 @@ def main() -> int:
     parser.add_argument("--quick", action="store_true", help="only the 1M-step and cold-start cases")
     parser.add_argument("--no-seed", action="store_true", help="skip timing the seed's code (~15 s)")
     parser.add_argument("--formats", action="store_true", help="only the reader of every format on 1M steps")
+    parser.add_argument(
+        "--format",
+        action="append",
+        default=[],
+        choices=list(WRITERS),
+        help="with --formats: only this one (repeatable)",
+    )
     parser.add_argument("--skips", action="store_true", help="only the JSON-lines reader on 100 MB it mostly skips")
     parser.add_argument(
         "--detector", action="store_true", help="only the detector at 10M steps, against the earlier one"
@@ -419,7 +429,7 @@ def main() -> int:
         print("warning: the compiled scanner is not built (python -m drift.native); timing the fallback")
     results: list[Result] = []
     if args.formats:
-        print("\n".join(case_readers(results)))
+        print("\n".join(case_readers(results, args.format)))
         return 0
     if args.skips:
         print("\n".join(case_skips()))

@@ -31,7 +31,7 @@ import pytest
 
 from drift import native
 from drift.errors import LogError
-from drift.readers import jsonl, tensorboard, trainer_state
+from drift.readers import jsonl, tensorboard, trainer_state, wandbrun
 from drift.readers.common import LogFile, ReadSpec
 from drift.readers.jsonl import read_dlm
 from drift.readers.trainer_state import read_trainer_state
@@ -120,7 +120,7 @@ def fuzz_build(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The harnesses, as tools/fuzz_native.sh builds them; .ci/run names its own build in
     DRIFT_FUZZ_NATIVE (built from this checkout minutes before) rather than building twice."""
     built = os.environ.get("DRIFT_FUZZ_NATIVE")
-    if built and (Path(built) / "bin" / "fuzz_textscan").exists():
+    if built and all((Path(built) / "bin" / f"fuzz_{h}").exists() for h in ("textscan", "wandb")):
         return Path(built)
     need(_clang_with_libfuzzer(), "clang")
     out = tmp_path_factory.mktemp("fuzz-native")
@@ -146,6 +146,7 @@ def test_every_harness_runs_its_seeds_clean(fuzz_build: Path) -> None:
     # fuzz_textscan (the text reader's scanner) takes every recogniser's pattern from a file.
     patterns = {"DRIFT_TEXT_PATTERNS": str(fuzz_build / "seeds" / "text-patterns.txt")}
     harnesses = (("scan", "jsonl"), ("jsondoc", "jsondoc"), ("tfevents", "tfevents"), ("textscan", "text"))
+    harnesses += (("wandb", "wandb"),)
     for harness, seeds in harnesses:
         folder = fuzz_build / "seeds" / seeds
         assert any(p.stat().st_size > 64 * 1024 for p in folder.iterdir()), f"no {seeds} seed over 64 KiB"
@@ -408,6 +409,20 @@ def _tfevents_args(**broken: object) -> list[object]:
     return [a[name] for name in native.ENTRIES["drift_tfevents_scan"].arguments]
 
 
+def _wandb_args(**broken: object) -> list[object]:
+    buf = ctypes.create_string_buffer(b":W&B\xe1\xbe\x00" + b"\0" * 9)
+    a: dict[str, object] = dict(
+        buf=buf, start=7, size=16, offset=0, last=1, wanted=b"loss\0", wanted_len=5, state=_i64(2), res=_i64(11),
+        recs=_i64(4), steps=_i64(4), values=(ctypes.c_double * 4)(), key_ids=(ctypes.c_int32 * 4)(), cap=4,
+        key_bytes=ctypes.create_string_buffer(8), key_bytes_cap=8, key_start=_i64(2), key_len=_i64(2),
+        key_wanted=ctypes.create_string_buffer(2), key_cap=2, slots=(ctypes.c_int32 * 4)(), n_slots=4,
+        scratch=ctypes.create_string_buffer(wandbrun.BLOCK), scratch_cap=wandbrun.BLOCK,
+    )  # fmt: skip
+    a["state"][1] = -1  # type: ignore[index]
+    a.update(broken)
+    return [a[name] for name in native.ENTRIES["drift_wandb_scan"].arguments]
+
+
 CONTRACTS = [
     ("drift_scan", _scan_args, {}, 0),
     ("drift_scan", _scan_args, {"buf": None}, -1),
@@ -437,6 +452,17 @@ CONTRACTS = [
     ("drift_tfevents_scan", _tfevents_args, {"slots": None}, -15),
     ("drift_tfevents_scan", _tfevents_args, {"n_slots": 2}, -16),  # not above tag_cap: probes never end
     ("drift_tfevents_scan", _tfevents_args, {"n_slots": 6}, -16),  # not a power of two
+    ("drift_wandb_scan", _wandb_args, {}, wandbrun.STOP_END),
+    ("drift_wandb_scan", _wandb_args, {"buf": None}, -1),
+    ("drift_wandb_scan", _wandb_args, {"start": 17}, -2),
+    ("drift_wandb_scan", _wandb_args, {"last": 0}, -3),  # a piece that is not the last ends on a block
+    ("drift_wandb_scan", _wandb_args, {"offset": 100}, -4),
+    ("drift_wandb_scan", _wandb_args, {"wanted_len": -1}, -7),
+    ("drift_wandb_scan", _wandb_args, {"cap": 0}, -14),
+    ("drift_wandb_scan", _wandb_args, {"key_cap": 2**31}, -20),
+    ("drift_wandb_scan", _wandb_args, {"n_slots": 2}, -22),  # not above key_cap: probes never end
+    ("drift_wandb_scan", _wandb_args, {"n_slots": 6}, -22),  # not a power of two
+    ("drift_wandb_scan", _wandb_args, {"scratch_cap": 100}, -24),  # a FIRST chunk would not fit
 ]
 
 
@@ -448,6 +474,8 @@ def test_every_entry_point_checks_its_arguments(
         assert trainer_state._library() is not None
     if entry == "drift_tfevents_scan":
         assert tensorboard._native_function() is not None
+    if entry == "drift_wandb_scan":
+        assert wandbrun._native_function() is not None
     assert getattr(lib, entry)(*args(**broken)) == code
 
 

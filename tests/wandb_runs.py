@@ -35,6 +35,12 @@ made["healthy"] = session("healthy-run", decay)
 made["spiky"] = session("spiky-run", spiky, key="loss")
 made["resumed"] = session("resumed-run", decay[:120], run_id="resume01")
 session("resumed-run", [v - 0.001 for v in decay[100:]], start=100, run_id="resume01")
+# A script that only prints its loss: W&B captures stdout into files/output.log.
+run = wandb.init(project="drift-tests", name="console-run", mode="offline", dir=root)
+for s, v in enumerate(decay):
+    print(f"step {s} | loss {v:.6f}")
+run.finish()
+made["console"] = run.id
 made["long"] = session("long-run", [2.0 * math.exp(-s / 2000) + 0.1 for s in range(20_000)], extra=False)
 print(json.dumps(made))
 """

@@ -16,9 +16,9 @@ step=${1:-all}
 out=$(realpath -m "${2:-fuzz-native}")
 seconds=${3:-30}
 python=${PYTHON:-.venv/bin/python}
-harnesses=(scan jsondoc tfevents)
-sources=(drift/native/scan.c drift/native/jsondoc.c drift/native/tfevents.c)
-declare -A seeds_of=([scan]=jsonl [jsondoc]=jsondoc [tfevents]=tfevents [textscan]=text)
+harnesses=(scan jsondoc tfevents wandb)
+sources=(drift/native/scan.c drift/native/jsondoc.c drift/native/tfevents.c drift/native/wandb.c)
+declare -A seeds_of=([scan]=jsonl [jsondoc]=jsondoc [tfevents]=tfevents [wandb]=wandb [textscan]=text)
 
 build() {
     mkdir -p "$out/bin"
@@ -76,12 +76,13 @@ fuzz() {
     fuzz_one textscan & b=$!
     wait $a || failed=1
     wait $b || failed=1
+    fuzz_one wandb || failed=1
     return $failed
 }
 
 tsan() {
     local args=()
-    for kind in jsonl jsondoc tfevents; do
+    for kind in jsonl jsondoc tfevents wandb; do
         for f in "$out/seeds/$kind"/*; do args+=("$kind" "$f"); done
     done
     # The negative control must be caught, or a clean run below proves nothing. The longest

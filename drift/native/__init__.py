@@ -64,7 +64,7 @@ def _params(spec: str, *types: Any) -> tuple[tuple[str, Any], ...]:
 SCAN = Library(
     LIBRARY,
     "drift_abi",
-    abi=2,
+    abi=3,
     unversioned_abi=1,
     entries=(
         Entry(
@@ -93,6 +93,16 @@ SCAN = Library(
                 "buf start size avail record_base res recs steps values tag_ids cap tag_start tag_len "
                 "tag_cap slots n_slots",
                 *(_PTR, _I64, _I64, _I64, _I64, _PTR, _PTR, _PTR, _PTR, _PTR, _I64, _PTR, _PTR, _I64, _PTR, _I64),
+            ),
+        ),
+        Entry(
+            "drift_wandb_scan",  # wandb.c: a W&B run file's history records
+            _I64,
+            _params(
+                "buf start size offset last wanted wanted_len state res recs steps values key_ids cap key_bytes "
+                "key_bytes_cap key_start key_len key_wanted key_cap slots n_slots scratch scratch_cap",
+                *(_PTR, _I64, _I64, _I64, _I64, _TEXT, _I64, _PTR, _PTR, _PTR, _PTR, _PTR, _PTR, _I64, _PTR),
+                *(_I64, _PTR, _PTR, _PTR, _I64, _PTR, _I64, _PTR, _I64),
             ),
         ),
     ),

@@ -44,7 +44,7 @@ static const char *scan_number(const char *p, const char *end, int *is_int) {
 }
 
 /* Whether the n bytes at p are the word w. */
-static int starts_with_word(const char *p, const char *end, const char *w, int64_t n) {
+static inline int starts_with_word(const char *p, const char *end, const char *w, int64_t n) {
     return end - p >= n && memcmp(p, w, (size_t)n) == 0;
 }
 
@@ -56,7 +56,7 @@ static int is_hex(unsigned char c) { return (c >= '0' && c <= '9') || (c >= 'a' 
 /* A string after its opening quote, escapes allowed as json.loads allows them (its text is then not
  * its raw bytes: *escaped is set). Returns the pointer past the closing quote, or NULL to defer to
  * Python: NULL with *cut set when the buffer ends inside the string. */
-static const char *json_string_end(const char *p, const char *end, int *cut, int *escaped) {
+static inline const char *json_string_end(const char *p, const char *end, int *cut, int *escaped) {
     while (p < end) {
         unsigned char c = (unsigned char)*p;
         if (c == '"') return p + 1;

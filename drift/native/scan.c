@@ -428,4 +428,4 @@ done:
 }
 
 /* The calling convention of this library's entry points (drift/native/__init__.py: ABI). */
-int64_t drift_abi(void) { return 2; }
+int64_t drift_abi(void) { return 3; }

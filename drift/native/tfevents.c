@@ -17,6 +17,9 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "crc.h"
+#include "protowire.h"
+
 /* Why a call returned; the numbers are shared with tensorboard.py. */
 enum { STOP_MORE = 0, STOP_END = 1, STOP_FULL = 2, STOP_LENGTH = 3, STOP_TRUNCATED = 4 };
 /* A record that is skipped while the framing stays trusted. */
@@ -32,105 +35,14 @@ enum { DT_FLOAT = 1, DT_DOUBLE = 2, DT_INT32 = 3, DT_INT64 = 9, DT_BFLOAT16 = 14
 #define HEADER_BYTES 12 /* uint64 length + masked CRC of it */
 #define FOOTER_BYTES 4  /* masked CRC of the data */
 
-/* ---- CRC-32C (Castagnoli), slicing by 8 ------------------------------------------------------ */
-
-typedef struct {
-    uint32_t t[8][256];
-} crc_tables_t;
-
-/* The tables live on the caller's stack: building them costs microseconds per call, and it keeps
- * the library free of shared mutable state, so concurrent calls need no locking. */
-static void crc_init(crc_tables_t *c) {
-    for (uint32_t n = 0; n < 256; n++) {
-        uint32_t crc = n;
-        for (int k = 0; k < 8; k++) crc = (crc & 1) ? (crc >> 1) ^ 0x82F63B78u : crc >> 1;
-        c->t[0][n] = crc;
-    }
-    for (uint32_t n = 0; n < 256; n++) {
-        for (int k = 1; k < 8; k++) c->t[k][n] = (c->t[k - 1][n] >> 8) ^ c->t[0][c->t[k - 1][n] & 0xFF];
-    }
-}
-
-static uint32_t load_le32(const uint8_t *p) {
-    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
-}
-
-static uint64_t load_le64(const uint8_t *p) { return (uint64_t)load_le32(p) | (uint64_t)load_le32(p + 4) << 32; }
+/* ---- CRC-32C (Castagnoli) ------------------------------------------------------------------- */
 
 static uint32_t crc32c(const crc_tables_t *c, const uint8_t *p, uint64_t n) {
-    uint32_t crc = 0xFFFFFFFFu;
-    while (n >= 8) {
-        uint32_t lo = load_le32(p) ^ crc, hi = load_le32(p + 4);
-        crc = c->t[7][lo & 0xFF] ^ c->t[6][(lo >> 8) & 0xFF] ^ c->t[5][(lo >> 16) & 0xFF] ^ c->t[4][lo >> 24] ^
-              c->t[3][hi & 0xFF] ^ c->t[2][(hi >> 8) & 0xFF] ^ c->t[1][(hi >> 16) & 0xFF] ^ c->t[0][hi >> 24];
-        p += 8;
-        n -= 8;
-    }
-    while (n--) crc = (crc >> 8) ^ c->t[0][(crc ^ *p++) & 0xFF];
-    return crc ^ 0xFFFFFFFFu;
+    return crc_update(c, 0xFFFFFFFFu, p, n) ^ 0xFFFFFFFFu;
 }
 
 /* TFRecord stores CRCs rotated and offset, so that a CRC of bytes that hold CRCs stays strong. */
 static uint32_t masked(uint32_t crc) { return ((crc >> 15) | (crc << 17)) + 0xA282EAD8u; }
-
-/* ---- protocol buffer wire format ------------------------------------------------------------- */
-
-/* A varint of at most ten bytes; bits beyond 64 are dropped, as protobuf's decoders drop them. */
-static int read_varint(const uint8_t **pp, const uint8_t *end, uint64_t *out) {
-    const uint8_t *p = *pp;
-    uint64_t v = 0;
-    for (int i = 0; i < 10; i++) {
-        if (p >= end) return 0;
-        uint8_t b = *p++;
-        v |= (uint64_t)(b & 0x7F) << (7 * i);
-        if (!(b & 0x80)) {
-            *pp = p;
-            *out = v;
-            return 1;
-        }
-    }
-    return 0;
-}
-
-/* A field's key. Keys are 32-bit and field number 0 does not exist, in protobuf as here. */
-static int read_key(const uint8_t **pp, const uint8_t *end, uint64_t *field, int *wire) {
-    uint64_t key;
-    if (!read_varint(pp, end, &key) || key > 0xFFFFFFFFu || (key >> 3) == 0) return 0;
-    *field = key >> 3;
-    *wire = (int)(key & 7);
-    return 1;
-}
-
-/* The body of a length-delimited field. The length is compared with what is left before any
- * pointer arithmetic, so a hostile length can neither overflow nor reach past the record. */
-static int read_bytes(const uint8_t **pp, const uint8_t *end, const uint8_t **body, uint64_t *len) {
-    uint64_t n;
-    if (!read_varint(pp, end, &n) || n > (uint64_t)(end - *pp)) return 0;
-    *body = *pp;
-    *len = n;
-    *pp += n;
-    return 1;
-}
-
-/* Skip a field this scanner does not read. Groups (wire types 3 and 4) were retired before any
- * event file was written; like the unused wire types 6 and 7 they mean damage. */
-static int skip_field(const uint8_t **pp, const uint8_t *end, int wire) {
-    uint64_t v;
-    const uint8_t *body;
-    switch (wire) {
-        case 0: return read_varint(pp, end, &v);
-        case 1:
-            if (end - *pp < 8) return 0;
-            *pp += 8;
-            return 1;
-        case 2: return read_bytes(pp, end, &body, &v);
-        case 5:
-            if (end - *pp < 4) return 0;
-            *pp += 4;
-            return 1;
-        default: return 0;
-    }
-}
 
 /* ---- numbers ----------------------------------------------------------------------------------- */
 
@@ -166,43 +78,6 @@ static double from_half(uint32_t h) {
 
 /* bfloat16 is the top half of a float32. */
 static double from_bfloat16(uint32_t h) { return from_f32_bits((h & 0xFFFF) << 16); }
-
-/* ---- UTF-8 ----------------------------------------------------------------------------------- */
-
-/* Tags are proto3 strings: protobuf refuses an Event whose tag is not valid UTF-8, and so do we.
- * This accepts exactly what Python's strict UTF-8 decoder accepts. */
-static int valid_utf8(const uint8_t *s, uint64_t n) {
-    uint64_t i = 0;
-    while (i < n) {
-        uint8_t c = s[i];
-        if (c < 0x80) {
-            i++;
-            continue;
-        }
-        int more;
-        uint8_t lo = 0x80, hi = 0xBF; /* the allowed range of the first continuation byte */
-        if (c >= 0xC2 && c <= 0xDF) {
-            more = 1;
-        } else if (c >= 0xE0 && c <= 0xEF) {
-            more = 2;
-            if (c == 0xE0) lo = 0xA0;     /* overlong */
-            if (c == 0xED) hi = 0x9F;     /* surrogates */
-        } else if (c >= 0xF0 && c <= 0xF4) {
-            more = 3;
-            if (c == 0xF0) lo = 0x90;     /* overlong */
-            if (c == 0xF4) hi = 0x8F;     /* beyond U+10FFFF */
-        } else {
-            return 0;
-        }
-        if (n - i - 1 < (uint64_t)more) return 0;
-        if (s[i + 1] < lo || s[i + 1] > hi) return 0;
-        for (int k = 2; k <= more; k++) {
-            if ((s[i + (uint64_t)k] & 0xC0) != 0x80) return 0;
-        }
-        i += (uint64_t)more + 1;
-    }
-    return 1;
-}
 
 /* ---- output ---------------------------------------------------------------------------------- */
 
@@ -536,7 +411,7 @@ int64_t drift_tfevents_scan(const uint8_t *buf, int64_t start, int64_t size, int
     if (n_slots <= tag_cap || (n_slots & (n_slots - 1)) != 0 || (uint64_t)n_slots > SIZE_MAX / sizeof *slots)
         return -16;
     crc_tables_t crc;
-    crc_init(&crc);
+    crc_init(&crc, CRC32C_POLY);
     memset(slots, 0xFF, (size_t)n_slots * sizeof *slots);
     out_t o = {buf, 0, cap, steps, values, tag_ids, tag_start, tag_len, 0, tag_cap, slots, (uint64_t)n_slots - 1, -1};
     int64_t p = start, records = 0, damaged = 0, first_damaged = 0, first_kind = 0, need = 0;

@@ -42,7 +42,7 @@ def read(fmt: str, files: Sequence[LogFile], spec: ReadSpec) -> Curve:
 
         return read_text(files, spec)
     if fmt == "wandb":
-        from drift.readers.wandbrun import read_wandb  # noqa: PLC0415
+        from drift.readers.wandbrun import read_wandb_run  # noqa: PLC0415
 
-        return read_wandb(files, spec)
+        return read_wandb_run(files, spec)
     raise ValueError(f"unknown log format {fmt!r}")

@@ -3,6 +3,7 @@ it found become one run's curve (steps ascending, the last value read for a repe
 
 from __future__ import annotations
 
+import io
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -118,6 +119,17 @@ def narrow(positions: LineArray, largest: int) -> LineArray:
     if largest < INT32_LIMIT:
         return positions.astype(np.int32)
     return positions.astype(np.int64)
+
+
+def fill(handle: io.FileIO, view: memoryview) -> int:
+    """Read into ``view`` until it is full or the file ends; the bytes read."""
+    got = 0
+    while got < len(view):
+        n = handle.readinto(view[got:])
+        if not n:
+            break
+        got += n
+    return got
 
 
 def record_point(record: dict[str, object], step_key: str, metric: str) -> tuple[int, float] | int | None:

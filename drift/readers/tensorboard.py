@@ -41,7 +41,6 @@ from __future__ import annotations
 
 import ctypes
 import functools
-import io
 import os
 import struct
 from collections.abc import Callable, Iterable, Sequence
@@ -57,6 +56,7 @@ from drift.readers.common import (
     LogFile,
     Points,
     ReadSpec,
+    fill,
     finish,
     metric_candidates,
     narrow,
@@ -231,7 +231,7 @@ def _read_file(run: _Run, log: LogFile, index: int, scanner: _Scanner) -> None:
                 grown = bytearray(target)
                 grown[:held] = buffer[:held]
                 buffer = grown
-            got = _fill(handle, memoryview(buffer)[held:target])
+            got = fill(handle, memoryview(buffer)[held:target])
             unread = 0 if got < target - held else unread - got  # a file that shrank ends where it stops
             size = held + got
             start = 0
@@ -255,16 +255,6 @@ def _read_file(run: _Run, log: LogFile, index: int, scanner: _Scanner) -> None:
             buffer[:held] = buffer[start:size]
         if scan.stop in (STOP_LENGTH, STOP_TRUNCATED):
             run.cut(log, record_base + 1, scan.stop)
-
-
-def _fill(handle: io.FileIO, view: memoryview) -> int:
-    got = 0
-    while got < len(view):
-        n = handle.readinto(view[got:])
-        if not n:
-            break
-        got += n
-    return got
 
 
 # ---- the compiled scanner ---------------------------------------------------------------------

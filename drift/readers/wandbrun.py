@@ -6,27 +6,48 @@ version 0), then LevelDB-log framing in 32 KiB blocks. Each chunk has a 7-byte h
 (zlib's) of the type byte and the data, the data's length (uint16 LE) and a type: 1 FULL, or
 2 FIRST / 3 MIDDLE / 4 LAST for a record split across blocks. Fewer than 7 bytes left in a block
 are zero padding. Each record is a protobuf ``Record`` (wandb_internal.proto); the fields read
-here are ``history`` (2) and ``run`` (17). A ``HistoryRecord`` holds ``HistoryItem``s (1) and a
-``HistoryStep`` (2, its ``num``: 1); an item names its key in ``key`` (1) or ``nested_key`` (2,
-joined with ``.``) and holds its value as JSON text in ``value_json`` (16), or natively in
-``integer`` (5) or ``number`` (6) in newer writers. The step is the ``_step`` item, else the
-HistoryStep's ``num``. ``RunRecord.display_name`` (8) names the run.
+here are ``history`` (2) and ``run`` (17); a record whose first field after its ``num`` is of a
+type from 3 to 15 (the summary after every history row, output, stats...) is not read further.
+A ``HistoryRecord`` is a row: ``HistoryItem``s (1) and a ``HistoryStep`` (2, its ``num``: 1). An
+item names its key in ``key`` (1), else in ``nested_key`` (2, joined with ``.``), every one of
+them UTF-8, and holds its value natively in ``integer`` (5) or ``number`` (6) in newer writers,
+else as JSON text in ``value_json`` (16): a JSON number (whitespace around it allowed), ``NaN``,
+``Infinity`` or ``-Infinity``, of at most 4,000 characters; anything else is not a number. The
+row's step is its last ``_step`` item when that holds a whole number, else the HistoryStep's
+``num``; a value in a row with neither is counted as ignored. ``RunRecord.display_name`` (8)
+names the run.
 
-A chunk whose checksum or type is wrong, or a record that does not decode, is damaged: it is
-skipped and counted, the first one reported with its record number, and reading goes on at the
-next block, as LevelDB does. A file cut short (a killed writer) ends in a damaged record.
+A run that logged no history at all (no key but ``_step``: a script that only printed its loss) is
+read from W&B's console capture, ``files/output.log`` beside each ``.wandb`` file, by the text
+reader; the curve then names that file and says why in a note.
+
+A chunk whose checksum or type is wrong is damaged, counted at the number of the record it would
+have been part of, and reading goes on at the next block, as LevelDB does. A record that does
+not decode is damaged as a whole (nothing of it is used) and counted at its own number. A file
+cut short (a killed writer) ends in a damaged record.
+
+The compiled walker (``drift/native/wandb.c``) reads the file in block-aligned pieces when it is
+built; the pure-Python reference below gives the same results, only slower.
 """
 
 from __future__ import annotations
 
-import json
+import ctypes
+import io
+import os
+import posixpath
+import re
 import struct
 import zlib
+from collections import Counter
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from drift.curve import Curve
+import numpy as np
+
+from drift import native
+from drift.curve import Curve, FloatArray, IntArray
 from drift.errors import LogError
 from drift.readers.common import (
     FIELDS_SHOWN,
@@ -35,6 +56,7 @@ from drift.readers.common import (
     LogFile,
     Points,
     ReadSpec,
+    fill,
     finish,
     metric_candidates,
     reading,
@@ -47,8 +69,26 @@ CHUNK_HEADER = 7
 FULL, FIRST, MIDDLE, LAST = 1, 2, 3, 4
 MAX_RECORD = 64 << 20  # a record assembled from chunks larger than this is damage, not data
 MAX_KEYS_SEEN = 200
+MAX_NUMBER_CHARS = 4000  # a longer value_json is not read as a number (jsonlex.h's limit too)
 STEP_KEY = "_step"
 _HEADER = struct.Struct("<IHB")
+_U64 = (1 << 64) - 1
+
+# The compiled walker's sizes; each grows when one record needs more.
+CHUNK_BYTES = 256 * BLOCK  # a piece of the file per read: a whole number of blocks
+VALUES_PER_CALL = 1 << 17
+KEYS_PER_CALL = 1 << 8
+KEY_BYTES_PER_CALL = 1 << 14
+SCRATCH_BYTES = BLOCK  # the least wandb.c takes: a FIRST chunk always fits
+
+# Shared with wandb.c.
+STOP_MORE, STOP_END, STOP_FULL, STOP_DEFER = range(4)
+FULL_VALUES, FULL_KEYS, FULL_KEY_BYTES, FULL_SCRATCH = 1, 2, 4, 8
+_S_RECORDS, _S_PENDING = range(2)
+(
+    _R_CONSUMED, _R_VALUES, _R_KEYS, _R_DAMAGED, _R_FIRST_DAMAGED, _R_FULL, _R_NEED,
+    _R_DEFER_IN_SCRATCH, _R_DEFER_START, _R_DEFER_LEN, _R_DEFER_NUMBER, _R_SIZE,
+) = range(12)  # fmt: skip
 
 
 class Damage(ValueError):
@@ -59,6 +99,7 @@ class Damage(ValueError):
 
 
 def _varint(buf: bytes, pos: int, end: int) -> tuple[int, int]:
+    """At most ten bytes; bits beyond 64 are dropped, as protobuf's decoders drop them."""
     result = shift = 0
     while True:
         if pos >= end or shift > 63:
@@ -67,7 +108,7 @@ def _varint(buf: bytes, pos: int, end: int) -> tuple[int, int]:
         pos += 1
         result |= (byte & 0x7F) << shift
         if byte < 0x80:
-            return result, pos
+            return result & _U64, pos
         shift += 7
 
 
@@ -82,8 +123,8 @@ def fields(buf: bytes, pos: int, end: int) -> Iterator[tuple[int, int, int, int]
         else:
             key, pos = _varint(buf, pos, end)
         number, wire = key >> 3, key & 7
-        if number == 0:
-            raise Damage("field number 0")
+        if number == 0 or key > 0xFFFFFFFF:
+            raise Damage("field number 0, or a key beyond 32 bits")
         if wire == 0:
             value, pos = _varint(buf, pos, end)
             yield number, wire, value, 0
@@ -97,16 +138,12 @@ def fields(buf: bytes, pos: int, end: int) -> Iterator[tuple[int, int, int, int]
                 raise Damage("a field runs past its message")
             yield number, wire, pos, pos + length
             pos += length
-        elif wire == 1:
-            if end - pos < 8:
-                raise Damage("a fixed64 runs past its message")
-            yield number, wire, int.from_bytes(buf[pos : pos + 8], "little"), 0
-            pos += 8
-        elif wire == 5:
-            if end - pos < 4:
-                raise Damage("a fixed32 runs past its message")
-            yield number, wire, int.from_bytes(buf[pos : pos + 4], "little"), 0
-            pos += 4
+        elif wire in (1, 5):
+            width = 8 if wire == 1 else 4
+            if end - pos < width:
+                raise Damage("a fixed field runs past its message")
+            yield number, wire, int.from_bytes(buf[pos : pos + width], "little"), 0
+            pos += width
         else:  # groups (3, 4) are not in these messages; 6 and 7 do not exist
             raise Damage(f"wire type {wire}")
 
@@ -118,17 +155,143 @@ def _text(buf: bytes, start: int, end: int) -> str:
         raise Damage("a string that is not UTF-8") from exc
 
 
-def _whole(value: float | None) -> int | None:
-    if isinstance(value, int):
-        return value
-    return int(value) if isinstance(value, float) and value.is_integer() else None
-
-
 def _signed(value: int) -> int:
     return value - (1 << 64) if value >= 1 << 63 else value
 
 
-# --- the framing -------------------------------------------------------------------------------------
+# --- values ------------------------------------------------------------------------------------------
+
+_NUMBER = re.compile(rb"-?(?:0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?")
+_SPECIAL = {b"NaN": float("nan"), b"Infinity": float("inf"), b"-Infinity": float("-inf")}
+Native = int | float | None  # an item's integer (5) or number (6)
+
+
+def _number(raw: bytes) -> tuple[bytes, bool] | None:
+    """value_json's number: (its text, whether an integer literal); None when it is not one."""
+    text = raw.strip(b" \t\n\r")
+    if len(text) > MAX_NUMBER_CHARS:
+        return None
+    if text in _SPECIAL:
+        return text, False
+    match = _NUMBER.fullmatch(text)
+    if match is None:
+        return None
+    return text, match.group(1) is None and match.group(2) is None
+
+
+def _metric_value(native: Native, raw: bytes | None) -> float | None:
+    if native is not None:
+        return float(native)
+    number = _number(raw) if raw is not None else None
+    if number is None:
+        return None
+    text = number[0]
+    return _SPECIAL[text] if text in _SPECIAL else float(text)
+
+
+def _whole_step(native: Native, raw: bytes | None) -> int | None:
+    """The value as a step: a whole number, however large, else None."""
+    if isinstance(native, int):
+        return native
+    if native is None:
+        number = _number(raw) if raw is not None else None
+        if number is None or number[0] in _SPECIAL:
+            return None
+        text, is_int = number
+        if is_int:
+            return int(text)
+        native = float(text)
+    return int(native) if native.is_integer() else None
+
+
+# --- the records (the reference rules; wandb.c follows them) --------------------------------------------
+
+
+@dataclass(frozen=True)
+class Row:
+    """One history row: its step (None without one; possibly beyond int64) and the values of the
+    keys that could be the metric."""
+
+    step: int | None
+    items: tuple[tuple[str, float], ...]
+
+
+def _item(buf: bytes, start: int, end: int) -> tuple[str, Native, bytes | None]:
+    """(key, native value, value_json) of a HistoryItem."""
+    key = ""
+    nested: list[str] = []
+    native: Native = None
+    raw: bytes | None = None
+    for number, wire, s, e in fields(buf, start, end):
+        if number == 1 and wire == 2:
+            key = _text(buf, s, e)
+        elif number == 2 and wire == 2:
+            nested.append(_text(buf, s, e))
+        elif number == 16 and wire == 2:
+            raw = buf[s:e]
+        elif number == 5 and wire == 0:
+            native = _signed(s)
+        elif number == 6 and wire == 1:
+            native = struct.unpack("<d", s.to_bytes(8, "little"))[0]
+    return key or ".".join(nested), native, raw
+
+
+def _row(buf: bytes, start: int, end: int, run: _Run) -> Row:
+    step_item: int | None = None
+    step_num: int | None = None
+    found: list[tuple[str, float]] = []
+    for number, wire, s, e in fields(buf, start, end):
+        if number == 1 and wire == 2:
+            key, native, raw = _item(buf, s, e)
+            if key == STEP_KEY:
+                step_item = _whole_step(native, raw)
+                continue
+            run.see(key)
+            if run.wanted(key):
+                value = _metric_value(native, raw)
+                if value is not None:
+                    found.append((key, value))
+        elif number == 2 and wire == 2:
+            step_num = 0
+            for sub, sub_wire, value_, _ in fields(buf, s, e):
+                if sub == 1 and sub_wire == 0:
+                    step_num = _signed(value_)
+    return Row(step_item if step_item is not None else step_num, tuple(found))
+
+
+def _run_strings(buf: bytes, start: int, end: int) -> tuple[str, str]:
+    """A RunRecord's (display_name, id)."""
+    name = run_id = ""
+    for number, wire, s, e in fields(buf, start, end):
+        if number == 8 and wire == 2:
+            name = _text(buf, s, e)
+        elif number == 1 and wire == 2:
+            run_id = _text(buf, s, e)
+    return name, run_id
+
+
+def _skipped_type(record: bytes) -> bool:
+    """Whether the record's first field after its ``num`` is of a type from 3 to 15."""
+    pos = 0
+    if record[:1] == b"\x08":
+        _, pos = _varint(record, 1, len(record))
+    return pos < len(record) and 3 <= record[pos] >> 3 <= 15
+
+
+def record_rows(record: bytes, run: _Run) -> list[Row]:
+    """The history rows of one record; Damage when it does not decode."""
+    if _skipped_type(record):
+        return []
+    rows = []
+    for number, wire, start, end in fields(record, 0, len(record)):
+        if wire == 2 and number == 2:
+            rows.append(_row(record, start, end, run))
+        elif wire == 2 and number == 17:
+            _run_strings(record, start, end)
+    return rows
+
+
+# --- the framing (reference) ----------------------------------------------------------------------------
 
 
 @dataclass
@@ -137,19 +300,20 @@ class Framing:
 
     data: bytes
     damaged: int = 0
-    first_damage: int | None = None  # the record number where it was met
+    first_damage: int | None = None
     records: int = 0
 
-    def damage(self) -> None:
+    def damage(self, at: int | None = None) -> None:
+        """Count damage at record ``at``, by default the record being read."""
         self.damaged += 1
         if self.first_damage is None:
-            self.first_damage = self.records + 1
+            self.first_damage = self.records + 1 if at is None else at
 
     def __iter__(self) -> Iterator[tuple[int, bytes]]:
         """(record number from 1, record bytes) for each whole record."""
         data, size = self.data, len(self.data)
         pos = len(MAGIC)
-        parts: list[bytes] = []
+        parts: list[bytes] | None = None  # a record being assembled
         while pos < size:
             room = BLOCK - pos % BLOCK
             if room < CHUNK_HEADER:
@@ -165,7 +329,7 @@ class Framing:
             start = pos + CHUNK_HEADER
             if length > room - CHUNK_HEADER or kind not in (FULL, FIRST, MIDDLE, LAST):
                 self.damage()
-                parts = []
+                parts = None
                 pos += room  # resynchronise at the next block
                 continue
             if start + length > size:  # the data cut short
@@ -175,193 +339,321 @@ class Framing:
             pos = start + length
             if zlib.crc32(chunk, zlib.crc32(bytes((kind,)))) != checksum:
                 self.damage()
-                parts = []
+                parts = None
                 pos = pos + (BLOCK - pos % BLOCK) % BLOCK
                 continue
-            if kind == FULL:
-                if parts:  # a FIRST without its LAST
-                    self.damage()
-                    parts = []
+            parts, record = self._chunk(parts, kind, chunk)
+            if record is not None:
                 self.records += 1
-                yield self.records, chunk
-            elif kind == FIRST:
-                if parts:
-                    self.damage()
-                parts = [chunk]
-            elif not parts:  # MIDDLE or LAST without a FIRST
-                self.damage()
-            else:
-                parts.append(chunk)
-                if sum(len(p) for p in parts) > MAX_RECORD:
-                    self.damage()
-                    parts = []
-                elif kind == LAST:
-                    self.records += 1
-                    yield self.records, b"".join(parts)
-                    parts = []
-        if parts:
+                yield self.records, record
+        if parts is not None:
             self.damage()
 
+    def _chunk(self, parts: list[bytes] | None, kind: int, chunk: bytes) -> tuple[list[bytes] | None, bytes | None]:
+        """(the parts now being assembled, a whole record or None) after one sound chunk."""
+        if kind in (FULL, FIRST):
+            if parts is not None:  # a FIRST without its LAST
+                self.damage()
+            return ([chunk], None) if kind == FIRST else (None, chunk)
+        if parts is None:  # MIDDLE or LAST without a FIRST
+            self.damage()
+            return None, None
+        parts.append(chunk)
+        if sum(len(p) for p in parts) > MAX_RECORD:
+            self.damage()
+            return None, None
+        return (None, b"".join(parts)) if kind == LAST else (parts, None)
 
-# --- the records -------------------------------------------------------------------------------------
+
+# --- one run's points ------------------------------------------------------------------------------
 
 
 @dataclass
-class History:
-    """What the history records of one file held."""
+class _Run:
+    """What the run's files yielded, by key, as they are read."""
 
-    wanted: frozenset[str]  # keys (case-folded) that could be the metric
-    values: dict[str, tuple[list[int], list[float], list[int]]] = field(default_factory=dict)
-    keys: dict[str, None] = field(default_factory=dict)
+    metric: str
+    points: Points = field(default_factory=lambda: Points(unit="record"))
+    series: dict[str, list[tuple[int, IntArray, FloatArray, IntArray]]] = field(default_factory=dict)
+    ignored: Counter[str] = field(default_factory=Counter)
     oversized: dict[str, set[int]] = field(default_factory=dict)
-    name: str = ""
-    run_id: str = ""
-    ignored: int = 0  # history rows whose step could not be read
+    seen: dict[str, None] = field(default_factory=dict)
+    lists: dict[str, tuple[list[int], list[float], list[int]]] = field(default_factory=dict)
+    folded: frozenset[str] = frozenset()
 
+    def __post_init__(self) -> None:
+        self.folded = frozenset(name.casefold() for name in (self.metric, *metric_candidates(self.metric)))
 
-def read_record(record: bytes, number: int, history: History) -> None:
-    # Writers put the fields in number order: ``num`` (1), then the record's one type. A type from
-    # 3 to 15 (the summary record after every history row, output, stats...) is none of ours:
-    # returning at once halves the time on a real file.
-    pos = 0
-    if record[:1] == b"\x08":
-        _, pos = _varint(record, 1, len(record))
-    if pos < len(record) and 3 <= record[pos] >> 3 <= 15:
-        return
-    for field_number, wire, start, end in fields(record, 0, len(record)):
-        if wire != 2:
-            continue
-        if field_number == 2:
-            _history(record, start, end, number, history)
-        elif field_number == 17:
-            for sub, sub_wire, s, e in fields(record, start, end):
-                if sub_wire == 2 and sub == 8:
-                    history.name = _text(record, s, e)
-                elif sub_wire == 2 and sub == 1:
-                    history.run_id = _text(record, s, e)
+    def wanted(self, key: str) -> bool:
+        """Whether ``key`` could be what resolve_metric picks, whatever other keys there are."""
+        return key.casefold() in self.folded
 
+    def see(self, key: str) -> None:
+        if len(self.seen) < MAX_KEYS_SEEN:
+            self.seen.setdefault(key, None)
 
-def _history(buf: bytes, start: int, end: int, number: int, history: History) -> None:
-    step: int | None = None
-    found: list[tuple[str, float]] = []
-    for field_number, wire, s, e in fields(buf, start, end):
-        if field_number == 1 and wire == 2:
-            item = _item(buf, s, e, history)
-            if item is None:
-                continue
-            key, value = item
-            if key == STEP_KEY:
-                step = (
-                    int(value) if isinstance(value, int) or (isinstance(value, float) and value.is_integer()) else None
-                )
-            elif isinstance(value, int | float):
-                found.append((key, float(value)))
-        elif field_number == 2 and wire == 2 and step is None:
-            step = 0  # HistoryStep with num unset is step 0
-            for sub, sub_wire, value, _ in fields(buf, s, e):
-                if sub == 1 and sub_wire == 0:
-                    step = _signed(value)
-    if step is None:
-        if found:
-            history.ignored += 1
-        return
-    for key, value in found:
-        if INT64_MIN <= step <= INT64_MAX:
-            steps, values, places = history.values.setdefault(key, ([], [], []))
-            steps.append(step)
-            values.append(value)
-            places.append(number)
-        else:
-            history.oversized.setdefault(key, set()).add(step)
+    def add(self, index: int, key: str, steps: IntArray, values: FloatArray, recs: IntArray) -> None:
+        if steps.size:
+            self.series.setdefault(key, []).append((index, steps, values, recs))
 
+    def commit(self, number: int, rows: Sequence[Row]) -> None:
+        """The rows of record ``number``; ``flush`` hands their points on."""
+        for row in rows:
+            for key, value in row.items:
+                if row.step is None:
+                    self.ignored[key] += 1
+                elif INT64_MIN <= row.step <= INT64_MAX:
+                    steps, values, recs = self.lists.setdefault(key, ([], [], []))
+                    steps.append(row.step)
+                    values.append(value)
+                    recs.append(number)
+                else:
+                    self.oversized.setdefault(key, set()).add(row.step)
 
-def _item(buf: bytes, start: int, end: int, history: History) -> tuple[str, int | float | None] | None:
-    """(key, value) of a HistoryItem the metric or the step could be; None for any other item."""
-    # The usual item starts with its one key (a short nested_key): an item that cannot be the
-    # metric or the step is known from it without reading on.
-    if end - start > 2 and buf[start] == 0x12 and buf[start + 1] < 0x80:
-        key_end = start + 2 + buf[start + 1]
-        if key_end < end and buf[key_end] != 0x12:
-            key = _text(buf, start + 2, key_end)
-            if key != STEP_KEY and key.casefold() not in history.wanted:
-                if len(history.keys) < MAX_KEYS_SEEN:
-                    history.keys.setdefault(key, None)
-                return None
-    key = ""
-    nested: list[str] = []
-    value: int | float | None = None
-    raw_json = b""
-    for field_number, wire, s, e in fields(buf, start, end):
-        if field_number == 1 and wire == 2:
-            key = _text(buf, s, e)
-        elif field_number == 2 and wire == 2:
-            nested.append(_text(buf, s, e))
-        elif field_number == 16 and wire == 2:
-            raw_json = buf[s:e]
-        elif field_number == 5 and wire == 0:
-            value = _signed(s)
-        elif field_number == 6 and wire == 1:
-            value = struct.unpack("<d", s.to_bytes(8, "little"))[0]
-    key = key or ".".join(nested)
-    if len(history.keys) < MAX_KEYS_SEEN and key != STEP_KEY:
-        history.keys.setdefault(key, None)
-    if key != STEP_KEY and key.casefold() not in history.wanted:
-        return None
-    if value is None and raw_json:
-        try:
-            parsed = json.loads(raw_json)
-        except (ValueError, RecursionError):
-            return key, None
-        if isinstance(parsed, int | float) and not isinstance(parsed, bool):
-            value = parsed
-    return key, value
+    def flush(self, index: int) -> None:
+        """The points committed since the last flush, as file ``index``'s."""
+        for key, (steps, values, recs) in self.lists.items():
+            self.add(
+                index,
+                key,
+                np.array(steps, dtype=np.int64),
+                np.array(values, dtype=np.float64),
+                np.array(recs, dtype=np.int64),
+            )
+        self.lists.clear()
+
+    def curve(self, files: Sequence[LogFile]) -> Curve:
+        key = resolve_metric(self.metric, self.series)
+        if key is None:
+            self.points.fields_seen = tuple(self.seen)[:FIELDS_SHOWN]
+            return finish(self.points, files, format="wandb")
+        for index, steps, values, recs in self.series[key]:
+            self.points.add(index, steps, values, recs)
+        self.points.oversized = self.oversized.get(key, set())
+        self.points.ignored = self.ignored[key]
+        return finish(self.points, files, format="wandb", metric_name=key)
 
 
 # --- the reader --------------------------------------------------------------------------------------
 
 
-def read_wandb(files: Sequence[LogFile], spec: ReadSpec) -> Curve:
+def read_wandb_run(files: Sequence[LogFile], spec: ReadSpec) -> Curve:
+    """``read_wandb``; for a run that logged no history, its console capture through the text reader."""
+    curve = read_wandb(files, spec)
+    if len(curve) or curve.fields_seen:
+        return curve
+    consoles = [console for console in map(console_capture, files) if console is not None]
+    if not consoles:
+        return curve
+    from drift.readers.text import read_text  # noqa: PLC0415 - only for a run without history
+
+    text = read_text(consoles, spec)
+    if not len(text):
+        return curve
+    logs = ", ".join(log.display for log in files)
+    note = f"{logs} logged no history; read the console capture {', '.join(c.display for c in consoles)}"
+    return replace(text, notes=(note, *text.notes))
+
+
+def console_capture(log: LogFile) -> LogFile | None:
+    """``files/output.log`` in the run folder of a ``.wandb`` file, when it is a file inside that folder
+    (a link out of it is not followed: the folder came from the workspace, the link may not)."""
+    folder = log.path.parent
+    path = folder / "files" / "output.log"
+    try:
+        if not path.is_file() or not path.resolve().is_relative_to(folder.resolve()):
+            return None
+    except (OSError, RuntimeError):  # RuntimeError: a symlink loop (before Python 3.13)
+        return None
+    return LogFile(path, posixpath.join(posixpath.dirname(log.display), "files", "output.log"))
+
+
+def read_wandb(files: Sequence[LogFile], spec: ReadSpec, *, fast: bool = True) -> Curve:
     """The curve of ``spec.metric`` (or its usual spellings) over ``_step``, from the run's ``.wandb``
     file(s) in order; the last value read for a step wins."""
-    wanted = frozenset(name.casefold() for name in (spec.metric, *metric_candidates(spec.metric)))
-    points = Points(unit="record")
-    per_file: list[History] = []
+    run = _Run(spec.metric)
+    function = _native_function() if fast else None
     for index, log in enumerate(files):
-        history = History(wanted)
-        with reading(log):
-            data = log.path.read_bytes()
-        if not data.startswith(MAGIC):
-            if index == 0 or len(files) == 1:
-                raise LogError(
-                    f"{log.display} is not a W&B run file (it does not start with ':W&B')", file=log.display, line=1
-                )
-            points.damaged(log.display, 1)
-            per_file.append(history)  # nothing read, but file indices stay those of ``files``
-            continue
-        framing = Framing(data)
-        for number, record in framing:
-            try:
-                read_record(record, number, history)
-            except Damage:
-                framing.damage()
-                framing.first_damage = framing.first_damage or number
-        for _ in range(framing.damaged):
-            points.damaged(log.display, framing.first_damage)
-        per_file.append(history)
-    keys = [key for history in per_file for key in history.values]
-    key = resolve_metric(spec.metric, keys)
-    if key is None:
-        seen = dict.fromkeys(k for history in per_file for k in history.keys)
-        points.fields_seen = tuple(seen)[:FIELDS_SHOWN]
-        points.ignored = 0
-        return finish(points, files, format="wandb")
-    for index, history in enumerate(per_file):
-        got = history.values.get(key)
-        if got is not None:
-            points.add_lists(index, *got)
-        points.oversized |= history.oversized.get(key, set())
-        points.ignored += history.ignored
-    return finish(points, files, format="wandb", metric_name=key)
+        with reading(log), log.path.open("rb", buffering=0) as handle:
+            size = os.fstat(handle.fileno()).st_size  # read up to the size it had when opened
+            head = handle.read(len(MAGIC))
+            if head != MAGIC:
+                if index == 0 or len(files) == 1:
+                    message = f"{log.display} is not a W&B run file (it does not start with ':W&B')"
+                    raise LogError(message, file=log.display, line=1)
+                run.points.damaged(log.display, 1)
+                continue
+            if function is None:
+                rest = bytearray(max(0, size - len(MAGIC)))
+                _read_python(run, log, index, head + rest[: fill(handle, memoryview(rest))])
+            else:
+                _read_native(log, handle, size, _Native(function, run, index))
+    return run.curve(files)
+
+
+def _read_python(run: _Run, log: LogFile, index: int, data: bytes) -> None:
+    framing = Framing(data)
+    for number, record in framing:
+        try:
+            rows = record_rows(record, run)
+        except Damage:
+            framing.damage(number)
+        else:
+            run.commit(number, rows)
+    run.flush(index)
+    for _ in range(framing.damaged):
+        run.points.damaged(log.display, framing.first_damage)
+
+
+def _read_native(log: LogFile, handle: io.FileIO, size: int, walker: _Native) -> None:
+    """The file in pieces of CHUNK_BYTES (whole blocks) from offset 0, through the walker."""
+    piece = max(BLOCK, CHUNK_BYTES // BLOCK * BLOCK)
+    buffer = bytearray(piece)
+    view = memoryview(buffer)
+    offset, start = 0, len(MAGIC)
+    buffer[:start] = MAGIC
+    got = start + fill(handle, view[start : min(piece, size)])
+    damaged, first = 0, None
+    while True:
+        last = got < piece or offset + got >= size
+        count, at = walker.walk(buffer, got, offset, last, start)
+        damaged += count
+        first = first or at
+        if last:
+            break
+        offset += got
+        start = 0
+        got = fill(handle, view[: min(piece, size - offset)])
+    view.release()
+    for _ in range(damaged):
+        walker.run.points.damaged(log.display, first)
+
+
+# --- the compiled walker ---------------------------------------------------------------------------
+
+
+def _native_function() -> ctypes._NamedFuncPointer | None:
+    """drift_wandb_scan, or None when the library is not built (or was built without it)."""
+    return native.function("drift_wandb_scan")
+
+
+class _Native:
+    """The compiled walker over one file, its arrays reused from call to call."""
+
+    def __init__(self, function: ctypes._NamedFuncPointer, run: _Run, index: int) -> None:
+        self.function = function
+        self.run = run
+        self.index = index  # the file's, in the run
+        # ASCII names are compared in C; a key that is not ASCII is always handed back.
+        self.wanted = b"".join(name.encode() + b"\0" for name in sorted(run.folded) if name.isascii())
+        self.state = np.array([0, -1], dtype=np.int64)
+        self.res = np.zeros(_R_SIZE, dtype=np.int64)
+        self.scratch = np.empty(SCRATCH_BYTES, dtype=np.uint8)
+        self.size(VALUES_PER_CALL, KEYS_PER_CALL, KEY_BYTES_PER_CALL)
+
+    def size(self, cap: int, key_cap: int, key_bytes: int) -> None:
+        self.recs = np.empty(cap, dtype=np.int64)
+        self.steps = np.empty(cap, dtype=np.int64)
+        self.values = np.empty(cap, dtype=np.float64)
+        self.key_ids = np.empty(cap, dtype=np.int32)
+        self.key_bytes = np.empty(key_bytes, dtype=np.uint8)
+        self.key_start = np.empty(key_cap, dtype=np.int64)
+        self.key_len = np.empty(key_cap, dtype=np.int64)
+        self.key_wanted = np.empty(key_cap, dtype=np.uint8)
+        self.slots = np.empty(1 << (2 * key_cap - 1).bit_length(), dtype=np.int32)  # under half full
+
+    def walk(self, buffer: bytearray, size: int, offset: int, last: bool, start: int) -> tuple[int, int | None]:
+        """Every record of the piece; (damaged records, the first one's number or None)."""
+        damaged, first = 0, None
+        address = ctypes.addressof((ctypes.c_char * len(buffer)).from_buffer(buffer))
+        while True:
+            stop = self.call(address, start, size, offset, last)
+            res = self.res
+            count, at = self.take()
+            damaged += count
+            first = first or at
+            if stop == STOP_FULL and res[_R_CONSUMED] == start:
+                self.grow(int(res[_R_FULL]), int(res[_R_NEED]))
+            elif stop == STOP_DEFER:
+                count, at = self.defer(buffer)
+                damaged += count
+                first = first or at
+            elif stop != STOP_FULL:
+                return damaged, first
+            start = int(res[_R_CONSUMED])
+
+    def call(self, address: int, start: int, size: int, offset: int, last: bool) -> int:
+        return native.check(
+            "drift_wandb_scan",
+            self.function(
+                address, start, size, offset, int(last), self.wanted, len(self.wanted), self.state.ctypes.data,
+                self.res.ctypes.data, self.recs.ctypes.data, self.steps.ctypes.data, self.values.ctypes.data,
+                self.key_ids.ctypes.data, self.recs.size, self.key_bytes.ctypes.data, self.key_bytes.size,
+                self.key_start.ctypes.data, self.key_len.ctypes.data, self.key_wanted.ctypes.data,
+                self.key_start.size, self.slots.ctypes.data, self.slots.size, self.scratch.ctypes.data,
+                self.scratch.size,
+            ),
+        )  # fmt: skip
+
+    def grow(self, full: int, need: int) -> None:
+        """One record needs more room than the arrays have: double what was full."""
+        if full & FULL_SCRATCH:
+            grown = np.empty(max(2 * self.scratch.size, need), dtype=np.uint8)
+            pending = int(self.state[_S_PENDING])
+            grown[: max(pending, 0)] = self.scratch[: max(pending, 0)]
+            self.scratch = grown
+        if full & (FULL_VALUES | FULL_KEYS | FULL_KEY_BYTES):
+            cap, keys, key_bytes = self.recs.size, self.key_start.size, self.key_bytes.size
+            self.size(
+                2 * cap if full & FULL_VALUES else cap,
+                2 * keys if full & FULL_KEYS else keys,
+                2 * key_bytes if full & FULL_KEY_BYTES else key_bytes,
+            )
+
+    def take(self) -> tuple[int, int | None]:
+        """The call's keys and values into the run; (damaged records, the first one's number)."""
+        res, run = self.res, self.run
+        n_keys, n = int(res[_R_KEYS]), int(res[_R_VALUES])
+        key_bytes = self.key_bytes.tobytes()
+        keys = [
+            key_bytes[s : s + length].decode("utf-8")  # wandb.c kept only UTF-8 keys
+            for s, length in zip(self.key_start[:n_keys].tolist(), self.key_len[:n_keys].tolist(), strict=True)
+        ]
+        for key in keys:
+            run.see(key)
+        if n:
+            present = np.flatnonzero(np.bincount(self.key_ids[:n], minlength=n_keys)).tolist()
+            for key_id in present:
+                if run.wanted(keys[key_id]):
+                    self.take_key(keys[key_id], None if len(present) == 1 else self.key_ids[:n] == key_id)
+        damaged = int(res[_R_DAMAGED])
+        return damaged, int(res[_R_FIRST_DAMAGED]) if damaged else None
+
+    def take_key(self, key: str, keep: np.ndarray | None) -> None:
+        n = int(self.res[_R_VALUES])
+        recs, steps, values = self.recs[:n], self.steps[:n], self.values[:n]
+        if keep is not None:
+            recs, steps, values = recs[keep], steps[keep], values[keep]
+        stepped = recs > 0
+        if bool(stepped.all()):
+            self.run.add(self.index, key, steps.copy(), values.copy(), recs.copy())
+            return
+        self.run.ignored[key] += int(recs.size - np.count_nonzero(stepped))
+        self.run.add(self.index, key, steps[stepped], values[stepped], recs[stepped])
+
+    def defer(self, buffer: bytearray) -> tuple[int, int | None]:
+        """The record the walker handed back, read by the reference rules."""
+        res = self.res
+        start, length, number = int(res[_R_DEFER_START]), int(res[_R_DEFER_LEN]), int(res[_R_DEFER_NUMBER])
+        source = self.scratch if res[_R_DEFER_IN_SCRATCH] else np.frombuffer(buffer, dtype=np.uint8)
+        record = source[start : start + length].tobytes()
+        try:
+            rows = record_rows(record, self.run)
+        except Damage:
+            return 1, number
+        self.run.commit(number, rows)
+        self.run.flush(self.index)
+        return 0, None
 
 
 def run_identity(path: Path) -> tuple[str, str]:
@@ -374,14 +666,17 @@ def run_identity(path: Path) -> tuple[str, str]:
         return "", ""
     if not head.startswith(MAGIC):
         return "", ""
-    history = History(frozenset())
+    name = run_id = ""
     try:
         for number, record in Framing(head):
-            read_record(record, number, history)
-            if history.name or number > 20:
+            if not _skipped_type(record):
+                for field_number, wire, start, end in fields(record, 0, len(record)):
+                    if field_number == 17 and wire == 2:
+                        name, run_id = _run_strings(record, start, end)
+            if name or number > 20:
                 break
     except Damage:
         pass
-    name = "".join(ch for ch in history.name if ch.isprintable()).strip()[:250]
-    run_id = "".join(ch for ch in history.run_id if ch.isprintable()).strip()[:128]
+    name = "".join(ch for ch in name if ch.isprintable()).strip()[:250]
+    run_id = "".join(ch for ch in run_id if ch.isprintable()).strip()[:128]
     return name, run_id

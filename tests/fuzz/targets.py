@@ -40,7 +40,7 @@ import numpy as np
 from drift import ghactions
 from drift.curve import Curve
 from drift.errors import ConfigError, LogError
-from drift.readers import csvlog, jsonl, read, tensorboard, text, trainer_state
+from drift.readers import csvlog, jsonl, read, tensorboard, text, trainer_state, wandbrun
 from drift.readers.common import LogFile, ReadSpec
 from tests.conftest import parse_output_file, workflow_commands
 from tests.fuzz import formats
@@ -80,7 +80,12 @@ LIMITS: dict[str, tuple[tuple[Any, str, tuple[int, ...]], ...]] = {
         (text, "_SCAN_CAP", (1, 2, 7, 1 << 16)),
     ),
     "text-pattern": ((text, "BLOCK_BYTES", (1, 7, 64, 4096)), (text, "_SCAN_CAP", (1, 2, 7, 1 << 16))),
-    "wandb": (),  # one reading path, no buffer sizes: the target checks its invariants
+    "wandb": (
+        (wandbrun, "CHUNK_BYTES", (wandbrun.BLOCK, 2 * wandbrun.BLOCK)),
+        (wandbrun, "VALUES_PER_CALL", (1, 2, 3)),
+        (wandbrun, "KEYS_PER_CALL", (1, 2)),
+        (wandbrun, "KEY_BYTES_PER_CALL", (1, 7)),
+    ),
 }
 _BYTE_LIMITS = {"CHUNK_BYTES", "BLOCK_BYTES", "PIECE_BYTES"}
 
@@ -114,9 +119,7 @@ def _reference(fmt: str, files: Sequence[LogFile], spec: ReadSpec) -> Curve:
     if fmt == "csv":
         return csvlog.read_csv(files, spec, fast=False)
     if fmt == "wandb":
-        from drift.readers.wandbrun import read_wandb
-
-        return read_wandb(files, spec)
+        return wandbrun.read_wandb(files, spec, fast=False)
     from drift.readers.mlflowstore import read_mlflow
 
     return read_mlflow(files, spec, fast=False)

@@ -1,6 +1,7 @@
 /* What the libFuzzer harnesses and the ThreadSanitizer driver share: each entry point of
  * drift/native called exactly as its Python wrapper calls it (drift/readers/jsonl.py _read_file
- * and _scan, trainer_state.py _scan, tensorboard.py _read_file and _Native), with every output
+ * and _scan, trainer_state.py _scan, tensorboard.py _read_file and _Native, wandbrun.py _read_native
+ * and _Native), with every output
  * checked against the entry point's own contract. A broken check aborts, which libFuzzer reports
  * as a crash. Inputs are copied into buffers of exactly their size, so AddressSanitizer sees any
  * read past what the wrapper hands over. */
@@ -24,6 +25,11 @@ int64_t drift_tfevents_scan(const uint8_t *buf, int64_t start, int64_t size, int
                             int64_t *res, int64_t *recs, int64_t *steps, double *values, int32_t *tag_ids,
                             int64_t cap, int64_t *tag_start, int64_t *tag_len, int64_t tag_cap, int32_t *slots,
                             int64_t n_slots);
+int64_t drift_wandb_scan(const uint8_t *buf, int64_t start, int64_t size, int64_t offset, int64_t last,
+                         const uint8_t *wanted, int64_t wanted_len, int64_t *state, int64_t *res, int64_t *recs,
+                         int64_t *steps, double *values, int32_t *key_ids, int64_t cap, uint8_t *key_bytes,
+                         int64_t key_bytes_cap, int64_t *key_start, int64_t *key_len, uint8_t *key_wanted,
+                         int64_t key_cap, int32_t *slots, int64_t n_slots, uint8_t *scratch, int64_t scratch_cap);
 
 #define CHECK(cond)                                                                        \
     do {                                                                                   \
@@ -311,6 +317,157 @@ static inline void tf_file(const uint8_t *data, int64_t len, int64_t chunk, int6
     t->stop = stop;
     free(buffer);
     free(a.recs), free(a.steps), free(a.tag_start), free(a.tag_len), free(a.values), free(a.tag_ids), free(a.slots);
+}
+
+/* ---- W&B run files: drift_wandb_scan ---------------------------------------------------------- */
+
+enum { W_STOP_MORE = 0, W_STOP_END = 1, W_STOP_FULL = 2, W_STOP_DEFER = 3 };
+enum { W_FULL_VALUES = 1, W_FULL_KEYS = 2, W_FULL_KEY_BYTES = 4, W_FULL_SCRATCH = 8 };
+enum { W_CONSUMED, W_VALUES, W_KEYS, W_DAMAGED, W_FIRST_DAMAGED, W_FULL, W_NEED, W_DEFER_IN_SCRATCH, W_DEFER_START,
+       W_DEFER_LEN, W_DEFER_NUMBER, W_SIZE };
+#define W_BLOCK 32768
+#define W_MAGIC_LEN 7
+
+/* wandbrun.py's _Run.folded for the metric "loss", the ASCII names, sorted. */
+static const char W_WANTED[] = "loss\0loss/train\0loss_epoch\0loss_step\0total_loss\0train/loss\0train/loss_epoch\0"
+                               "train/loss_step\0train/total_loss\0train_loss\0train_loss_epoch\0train_loss_step\0"
+                               "training/loss\0";
+
+typedef struct {
+    int64_t records, values, keys, damaged, first_damaged, defers;
+    uint64_t hash;
+} w_totals_t;
+
+typedef struct {
+    int64_t cap, key_cap, key_bytes_cap, n_slots, scratch_cap;
+    int64_t *recs, *steps, *key_start, *key_len;
+    double *values;
+    int32_t *key_ids, *slots;
+    uint8_t *key_bytes, *key_wanted, *scratch;
+} w_arrays_t;
+
+static inline void w_free(w_arrays_t *a) {
+    free(a->recs), free(a->steps), free(a->key_start), free(a->key_len), free(a->values), free(a->key_ids);
+    free(a->slots), free(a->key_bytes), free(a->key_wanted);
+}
+
+static inline void w_size(w_arrays_t *a, int64_t cap, int64_t key_cap, int64_t key_bytes_cap) {
+    w_free(a);
+    a->cap = cap, a->key_cap = key_cap, a->key_bytes_cap = key_bytes_cap;
+    a->n_slots = 1;
+    while (a->n_slots <= 2 * key_cap - 1) a->n_slots <<= 1;
+    a->recs = xmalloc(sizeof(int64_t) * (size_t)cap);
+    a->steps = xmalloc(sizeof(int64_t) * (size_t)cap);
+    a->values = xmalloc(sizeof(double) * (size_t)cap);
+    a->key_ids = xmalloc(sizeof(int32_t) * (size_t)cap);
+    a->key_bytes = xmalloc((size_t)key_bytes_cap);
+    a->key_start = xmalloc(sizeof(int64_t) * (size_t)key_cap);
+    a->key_len = xmalloc(sizeof(int64_t) * (size_t)key_cap);
+    a->key_wanted = xmalloc((size_t)key_cap);
+    a->slots = xmalloc(sizeof(int32_t) * (size_t)a->n_slots);
+}
+
+/* Checks one call's output against the contract and folds it into the totals. */
+static inline void w_take(const w_arrays_t *a, const int64_t *res, int64_t stop, int64_t start, int64_t size,
+                          int64_t records_before, const int64_t *state, const uint8_t *buf, w_totals_t *t) {
+    CHECK(stop >= W_STOP_MORE && stop <= W_STOP_DEFER);
+    CHECK(res[W_CONSUMED] >= start && res[W_CONSUMED] <= size);
+    CHECK(stop != W_STOP_MORE && stop != W_STOP_END ? 1 : res[W_CONSUMED] == size);
+    CHECK(res[W_VALUES] >= 0 && res[W_VALUES] <= a->cap && res[W_KEYS] >= 0 && res[W_KEYS] <= a->key_cap);
+    CHECK(state[0] >= records_before && state[1] >= -1 && state[1] <= a->scratch_cap);
+    CHECK(res[W_DAMAGED] >= 0 && (res[W_DAMAGED] == 0) == (res[W_FIRST_DAMAGED] == 0));
+    CHECK(res[W_DAMAGED] == 0 || (res[W_FIRST_DAMAGED] > records_before && res[W_FIRST_DAMAGED] <= state[0] + 1));
+    if (stop == W_STOP_FULL) CHECK(res[W_FULL] != 0);
+    int64_t used = 0;
+    for (int64_t i = 0; i < res[W_KEYS]; i++) {
+        CHECK(a->key_start[i] == used && a->key_len[i] >= 0 && a->key_start[i] + a->key_len[i] <= a->key_bytes_cap);
+        CHECK(a->key_wanted[i] <= 1);
+        used += a->key_len[i];
+    }
+    for (int64_t i = 0; i < res[W_VALUES]; i++) {
+        int32_t id = a->key_ids[i];
+        int64_t number = a->recs[i] < 0 ? -a->recs[i] : a->recs[i];
+        CHECK(id >= 0 && id < res[W_KEYS] && a->key_wanted[id]);
+        CHECK(number > records_before && number <= state[0]);
+        uint64_t h = mix(mix(mix(t->hash, (uint64_t)a->recs[i]), (uint64_t)(a->recs[i] > 0 ? a->steps[i] : 0)),
+                         bits_of(a->values[i]));
+        for (int64_t k = 0; k < a->key_len[id]; k++) h = mix(h, a->key_bytes[a->key_start[id] + k]);
+        t->hash = h;
+    }
+    if (stop == W_STOP_DEFER) {
+        const uint8_t *from = res[W_DEFER_IN_SCRATCH] ? a->scratch : buf;
+        int64_t limit = res[W_DEFER_IN_SCRATCH] ? a->scratch_cap : size;
+        CHECK(res[W_DEFER_START] >= 0 && res[W_DEFER_LEN] >= 0 && res[W_DEFER_START] + res[W_DEFER_LEN] <= limit);
+        CHECK(res[W_DEFER_NUMBER] == state[0] && state[1] == -1);
+        uint64_t h = mix(t->hash, (uint64_t)res[W_DEFER_NUMBER]);
+        for (int64_t k = 0; k < res[W_DEFER_LEN]; k++) h = mix(h, from[res[W_DEFER_START] + k]);
+        t->hash = h;
+        t->defers++;
+    }
+    t->values += res[W_VALUES];
+    t->keys += res[W_KEYS];
+    t->damaged += res[W_DAMAGED];
+    if (!t->first_damaged) t->first_damaged = res[W_FIRST_DAMAGED];
+}
+
+/* wandbrun.py _Native.walk over one piece: calls until it is walked, growing what a single record
+ * fills, as the wrapper grows it. */
+static inline void w_piece(w_arrays_t *a, const uint8_t *piece, int64_t size, int64_t offset, int last, int64_t start,
+                           int64_t *state, w_totals_t *t) {
+    uint8_t *buf = xmalloc((size_t)size);
+    if (size) memcpy(buf, piece, (size_t)size);
+    int64_t res[W_SIZE];
+    for (;;) {
+        int64_t before = state[0];
+        int64_t stop = drift_wandb_scan(buf, start, size, offset, last, (const uint8_t *)W_WANTED, sizeof W_WANTED - 1,
+                                        state, res, a->recs, a->steps, a->values, a->key_ids, a->cap, a->key_bytes,
+                                        a->key_bytes_cap, a->key_start, a->key_len, a->key_wanted, a->key_cap, a->slots,
+                                        a->n_slots, a->scratch, a->scratch_cap);
+        w_take(a, res, stop, start, size, before, state, buf, t);
+        if (stop == W_STOP_FULL && res[W_CONSUMED] == start) {
+            CHECK(a->cap < (1 << 24) && a->key_cap < (1 << 24) && a->key_bytes_cap < (1 << 26));
+            if (res[W_FULL] & W_FULL_SCRATCH) {
+                CHECK(res[W_NEED] > a->scratch_cap && res[W_NEED] <= (64 << 20));
+                int64_t grown = 2 * a->scratch_cap > res[W_NEED] ? 2 * a->scratch_cap : res[W_NEED];
+                uint8_t *scratch = xmalloc((size_t)grown);
+                if (state[1] > 0) memcpy(scratch, a->scratch, (size_t)state[1]);
+                free(a->scratch);
+                a->scratch = scratch;
+                a->scratch_cap = grown;
+            }
+            if (res[W_FULL] & (W_FULL_VALUES | W_FULL_KEYS | W_FULL_KEY_BYTES))
+                w_size(a, res[W_FULL] & W_FULL_VALUES ? 2 * a->cap : a->cap,
+                       res[W_FULL] & W_FULL_KEYS ? 2 * a->key_cap : a->key_cap,
+                       res[W_FULL] & W_FULL_KEY_BYTES ? 2 * a->key_bytes_cap : a->key_bytes_cap);
+        } else if (stop != W_STOP_FULL && stop != W_STOP_DEFER) {
+            break;
+        }
+        start = res[W_CONSUMED];
+    }
+    free(buf);
+}
+
+/* wandbrun.py _read_native: pieces of `blocks` whole blocks from offset 0, the magic checked first. */
+static inline void w_file(const uint8_t *data, int64_t len, int64_t blocks, int64_t cap, int64_t key_cap,
+                          int64_t key_bytes_cap, w_totals_t *t) {
+    memset(t, 0, sizeof *t);
+    if (len < W_MAGIC_LEN || memcmp(data, ":W&B\xe1\xbe\x00", W_MAGIC_LEN) != 0) return;
+    w_arrays_t a = {0};
+    w_size(&a, cap, key_cap, key_bytes_cap);
+    a.scratch_cap = W_BLOCK;
+    a.scratch = xmalloc(W_BLOCK);
+    int64_t piece = blocks * W_BLOCK, offset = 0, start = W_MAGIC_LEN, state[2] = {0, -1};
+    for (;;) {
+        int64_t got = len - offset < piece ? len - offset : piece;
+        int last = offset + got >= len;
+        w_piece(&a, data + offset, got, offset, last, start, state, t);
+        if (last) break;
+        offset += got;
+        start = 0;
+    }
+    t->records = state[0];
+    w_free(&a);
+    free(a.scratch);
 }
 
 #endif

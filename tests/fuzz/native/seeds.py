@@ -1,6 +1,6 @@
 """Seed inputs for the libFuzzer harnesses of the compiled readers, generated at build time.
 
-    python -m tests.fuzz.native.seeds OUT      # writes OUT/jsonl, OUT/jsondoc, OUT/tfevents, OUT/text
+    python -m tests.fuzz.native.seeds OUT      # writes OUT/jsonl, OUT/jsondoc, OUT/tfevents, OUT/text, OUT/wandb
 
 The text harness (fuzz_textscan.cc) reads its patterns from OUT/text-patterns.txt, one a line: every
 recogniser's, then the fuzz targets' fixed user patterns; a text seed's first byte picks one.
@@ -159,6 +159,30 @@ def tfevents_seeds() -> dict[str, bytes]:
     }
 
 
+def wandb_seeds() -> dict[str, bytes]:
+    """W&B run files from the fuzz generator's framer (tests/fuzz/formats.py), whole, cut short and
+    with a byte flipped; fuzz_wandb.c reads an input whose first byte is odd as the magic plus the
+    rest, so each also goes in that way."""
+    from tests.fuzz.formats import _wandb_field, wandb_file, wandb_frame
+
+    rng = random.Random(16)
+    seeds = {f"generated-{i}.wandb": wandb_file(rng) for i in range(12)}
+    big = _wandb_field(17, _wandb_field(8, b"n" * 70_000))  # a record over two blocks
+    rows = [
+        _wandb_field(1, _wandb_field(2, b"loss") + _wandb_field(16, repr(1.0 / (s + 1)).encode()))
+        + _wandb_field(1, _wandb_field(2, b"_step") + _wandb_field(16, str(s).encode()))
+        for s in range(3000)
+    ]
+    seeds["over-64k.wandb"] = wandb_frame([big, *(_wandb_field(2, row) for row in rows)])
+    seeds["cut.wandb"] = seeds["over-64k.wandb"][:50_000]
+    damaged = bytearray(seeds["over-64k.wandb"])
+    damaged[40_000] ^= 0xFF
+    seeds["damaged.wandb"] = bytes(damaged)
+    for name, data in list(seeds.items()):
+        seeds["odd-" + name] = b"\x01" + data[7:]
+    return seeds
+
+
 def text_patterns() -> list[bytes]:
     from drift.readers.recognisers import RECOGNISERS
     from tests.fuzz.formats import TEXT_PATTERNS
@@ -210,6 +234,7 @@ def write_seeds(out: Path) -> dict[str, int]:
         },
         "tfevents": {**tfevents_seeds(), **_real(shared, ("events.out.tfevents*",))},
         "text": text_seeds(),
+        "wandb": {**wandb_seeds(), **_real(shared, ("*.wandb",))},
     }
     out.mkdir(parents=True, exist_ok=True)
     (out / "text-patterns.txt").write_bytes(b"".join(p + b"\n" for p in text_patterns()))

@@ -13,7 +13,7 @@
 typedef struct {
     const uint8_t *data;
     size_t len;
-    int kind; /* 0 JSON lines, 1 trainer_state.json, 2 event file */
+    int kind; /* 0 JSON lines, 1 trainer_state.json, 2 event file, 3 W&B run file */
     uint64_t result;
 } job_t;
 
@@ -27,6 +27,10 @@ static uint64_t run(const job_t *job) {
         }
     } else if (job->kind == 1) {
         jsondoc_file(job->data, job->len, "loss");
+    } else if (job->kind == 3) {
+        w_totals_t t;
+        w_file(job->data, (int64_t)job->len, 256, 1 << 17, 1 << 8, 1 << 14, &t);
+        h = mix(mix(t.hash, (uint64_t)t.records), (uint64_t)t.values);
     } else {
         tf_totals_t t;
         tf_file(job->data, (int64_t)job->len, 4096, 1 << 17, 1 << 10, &t);
@@ -64,14 +68,17 @@ static uint8_t *slurp(const char *path, size_t *len) {
 }
 
 int main(int argc, char **argv) {
-    /* argv: KIND FILE [KIND FILE ...], KIND one of jsonl, jsondoc, tfevents */
+    /* argv: KIND FILE [KIND FILE ...], KIND one of jsonl, jsondoc, tfevents, wandb */
     int n = 0;
 #ifdef TSAN_CONTROL
     CHECK(pthread_barrier_init(&both_started, NULL, 2) == 0);
 #endif
     for (int i = 1; i + 1 < argc; i += 2) {
         job_t a = {0}, b;
-        a.kind = strcmp(argv[i], "jsonl") == 0 ? 0 : strcmp(argv[i], "jsondoc") == 0 ? 1 : 2;
+        a.kind = strcmp(argv[i], "jsonl") == 0     ? 0
+                 : strcmp(argv[i], "jsondoc") == 0 ? 1
+                 : strcmp(argv[i], "wandb") == 0   ? 3
+                                                   : 2;
         a.data = slurp(argv[i + 1], &a.len);
         b = a;
         uint64_t alone = run(&a);
