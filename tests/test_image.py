@@ -41,7 +41,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import ROOT, ActionResult, action_defaults, parse_output_file, read_report
+from tests import mlflow_server, wandb_runs, writers
+from tests.conftest import ROOT, ActionResult, RunAction, action_defaults, decaying, parse_output_file, read_report
 
 GOLDEN = Path(__file__).parent / "golden"
 RUNNER_UID = 1001  # the `runner` user of GitHub's hosted Ubuntu images
@@ -117,7 +118,7 @@ class Runner:
         return self.temp / "_runner_file_commands"
 
 
-def _runner(tmp_path: Path) -> Runner:
+def _runner(tmp_path: Path, logs: Path | None = None) -> Runner:
     work = tmp_path / "work"
     temp, workspace = work / "_temp", work / "repo" / "repo"
     for folder in (temp / "_github_home", temp / "_github_workflow", temp / "_runner_file_commands", workspace):
@@ -128,6 +129,8 @@ def _runner(tmp_path: Path) -> Runner:
     for path in files.values():
         path.touch()
     shutil.copytree(ROOT / "examples", workspace / "examples", ignore=shutil.ignore_patterns("*.py"))
+    if logs is not None:
+        shutil.copytree(logs, workspace / logs.name, symlinks=True)
     if os.geteuid() == 0:
         for path in (work, *work.rglob("*")):
             os.chown(path, RUNNER_UID, RUNNER_UID, follow_symlinks=False)
@@ -161,8 +164,19 @@ def _owners(files: dict[str, Path]) -> dict[str, tuple[int, int]]:
     return {prefix: (path.lstat().st_uid, path.lstat().st_ino) for prefix, path in files.items()}
 
 
-def _run_step(engine: Engine, tmp_path: Path, **inputs: str) -> StepRun:
-    runner = _runner(tmp_path)
+def _run_step(
+    engine: Engine,
+    tmp_path: Path,
+    *,
+    logs: Path | None = None,
+    network: str = "none",
+    env: dict[str, str] | None = None,
+    **inputs: str,
+) -> StepRun:
+    """One step of the action in the container; ``logs`` is a folder copied into the workspace,
+    ``network`` the container's (the runner gives it the job's network: ``host`` reaches a server
+    the test started on loopback), ``env`` more variables for the step (a workflow's ``env:``)."""
+    runner = _runner(tmp_path, logs)
     values = action_defaults()
     values.update({name.replace("_", "-"): value for name, value in inputs.items()})
     container_env = {
@@ -188,13 +202,14 @@ def _run_step(engine: Engine, tmp_path: Path, **inputs: str) -> StepRun:
         ACTIONS_RUNTIME_URL="https://pipelines.actions.githubusercontent.com/x/",
         ACTIONS_RUNTIME_TOKEN=FAKE_TOKEN,
     )
+    container_env.update(env or {})
     for prefix, path in runner.files.items():
         container_env[FILE_COMMANDS[prefix]] = f"/github/file_commands/{path.name}"
     args = ["run", "--name", f"training-drift-ci_{uuid.uuid4().hex[:6]}", "--label", "training-drift-ci"]
     args += ["--workdir", "/github/workspace", "--rm"]
     for name in container_env:
         args += ["-e", name]
-    args += ["-e", "GITHUB_ACTIONS=true", "-e", "CI=true", "--network", "none"]
+    args += ["-e", "GITHUB_ACTIONS=true", "-e", "CI=true", "--network", network]
     mounts = {
         engine.socket: "/var/run/docker.sock",
         runner.temp: "/github/runner_temp",
@@ -334,3 +349,59 @@ def test_examples_in_the_container_match_the_golden_files(engine: Engine, tmp_pa
     log = re.sub(r"\b[0-9a-f]{32}\b", "<token>", step.result.stdout)
     assert log == (GOLDEN / "examples_stdout.txt").read_text(encoding="utf-8")
     _assert_written_like_a_container_action(step, "training-drift-report.json")
+
+
+def test_every_log_format_reads_in_the_container_as_on_the_host(
+    engine: Engine, tmp_path: Path, workspace: Path, run_action: RunAction
+) -> None:
+    """The readers the image carries (its compiled C and RE2 scanners, W&B's walker) give the report
+    the tests' own Python gives, format by format, W&B folders written by the real ``wandb``."""
+    runs = workspace / "runs"
+    curve = decaying(300)
+    writers.trainer_state(runs / "hf", curve)
+    writers.tensorboard(runs / "tb", curve)
+    writers.lightning_csv(runs / "csv", curve)
+    writers.mlflow_run(runs / "mlruns", curve)
+    writers.jsonl(runs / "jsonl" / "metrics.jsonl", curve)
+    (runs / "console").mkdir()
+    (runs / "console" / "train.log").write_text(
+        "".join(f"step {s:5d}/300 | loss {v:.6f} | norm 1.0 | lr 1e-4\n" for s, v in curve), encoding="utf-8"
+    )
+    (runs / "wb").mkdir()
+    wandb_runs.write_runs(runs / "wb")
+    paths = "runs/hf\nruns/tb\nruns/csv\nruns/mlruns\nruns/jsonl\nruns/console\nruns/wb/wandb"
+    host = run_action(path=paths, if_no_logs="error")
+    step = _run_step(engine, tmp_path, logs=runs, path=paths, if_no_logs="error")
+    assert step.result.code == host.code, step.result.stdout + step.result.stderr
+    formats = {run["source"]["format"] for run in step.result.report["runs"]}
+    assert formats >= {"trainer-state", "tensorboard", "csv", "mlflow", "jsonl", "text", "wandb"}, formats
+    assert step.result.report["runs"] == host.report["runs"]
+    assert step.result.summary == host.summary
+    assert step.result.outputs == host.outputs
+
+
+def test_runs_on_an_mlflow_tracking_server_are_gated_from_the_container(engine: Engine, tmp_path: Path) -> None:
+    """The image reaches a real ``mlflow server`` (basic auth, on the host's loopback: the job's
+    network) with the credentials from MLflow's variables, which stay out of everything it writes."""
+    (tmp_path / "mlflow").mkdir()
+    server = mlflow_server.start(tmp_path / "mlflow")
+    try:
+        ids = f"{server.runs['healthy']}\n{server.runs['drifting']}"
+        step = _run_step(
+            engine,
+            tmp_path,
+            network="host",
+            env=server.auth_env,
+            path="",
+            mlflow_tracking_uri=server.url,
+            mlflow_run_ids=ids,
+        )
+    finally:
+        mlflow_server.stop(server.process)
+    result = step.result
+    assert result.code == 1, result.stdout + result.stderr
+    verdicts = {run["name"]: (run["verdict"], run["source"]["format"]) for run in result.report["runs"]}
+    assert verdicts == {"healthy": ("pass", "mlflow-server"), "drifting": ("warn", "mlflow-server")}
+    assert result.stdout.startswith(f"::add-mask::{mlflow_server.PASSWORD}\n")
+    written = result.stdout.replace(f"::add-mask::{mlflow_server.PASSWORD}", "") + result.stderr + result.summary
+    assert mlflow_server.PASSWORD not in written + json.dumps(result.report)
