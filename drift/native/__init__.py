@@ -20,7 +20,7 @@ SOURCES = tuple(sorted(HERE.glob("*.c")))  # one library for every fast path
 LIBRARY = HERE / "_scan.so"
 TEXT_SOURCE = HERE / "textscan.cc"
 TEXT_LIBRARY = HERE / "_textscan.so"
-TEXT_ABI = 1
+TEXT_ABI = 2
 
 # The calling convention of the entry points: a library built from older sources is not loaded,
 # since its functions would be called with arguments they do not expect.
@@ -37,8 +37,8 @@ SCAN_ARGUMENTS = (
 )  # fmt: skip
 # drift_text_scan's parameters, in order.
 TEXT_SCAN_ARGUMENTS = (
-    "handle", "buf", "len", "start", "limit", "step_group", "value_group", "head_group", "kinds", "flags",
-    "spans", "values", "steps", "cap", "res",
+    "handle", "buf", "len", "start", "limit", "line0", "step_group", "value_group", "head_group", "mode",
+    "split", "kinds", "flags", "spans", "values", "steps", "lines", "cap", "res",
 )  # fmt: skip
 
 
@@ -93,19 +93,7 @@ def load_text() -> ctypes.CDLL | None:
                 lib.drift_text_free.restype = None
                 lib.drift_text_free.argtypes = [ptr]
                 lib.drift_text_scan.restype = i64
-                lib.drift_text_scan.argtypes = [
-                    ptr,
-                    ctypes.c_char_p,
-                    i64,
-                    i64,
-                    i64,
-                    i64,
-                    i64,
-                    i64,
-                    *(ptr,) * 5,
-                    i64,
-                    ptr,
-                ]
+                lib.drift_text_scan.argtypes = [ptr, ctypes.c_char_p, *(i64,) * 9, *(ptr,) * 6, i64, ptr]
     return _text_loaded if isinstance(_text_loaded, ctypes.CDLL) else None
 
 
@@ -137,7 +125,7 @@ def build_text(compiler: str | None = None, output: Path | None = None) -> Path:
     if cxx is None:
         raise RuntimeError("no C++ compiler found (install g++ and libre2-dev)")
     target = output or TEXT_LIBRARY
-    command = [cxx, "-O2", "-std=c++17", "-shared", "-fPIC", "-o", str(target), str(TEXT_SOURCE), "-lre2"]
+    command = [cxx, "-O2", "-std=c++17", "-shared", "-fPIC", "-pthread", "-o", str(target), str(TEXT_SOURCE), "-lre2"]
     done = subprocess.run(command, check=False, capture_output=True, text=True)
     if done.returncode != 0:
         first = (done.stderr.strip().splitlines() or ["failed"])[0]
