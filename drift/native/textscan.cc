@@ -220,18 +220,26 @@ int64_t scan_search(const Handle *h, const Groups &g, const char *buf, int64_t l
  * written from o's index at. The pattern's matches start at a line start and hold no newline
  * (lineshape.py checks it), so these are the matches scan_search finds, and *pos moves as there:
  * an empty match at a line start the search reached from before it is found again from there,
- * so it is written twice (at most two matches a line). After STOP_END, stop->resume is the search
+ * so it is written twice (at most two matches a line), or (go_on) not at all past the limit. After STOP_END, stop->resume is the search
  * position; after STOP_MORE, a position before the next line start from which to call again. */
 int64_t scan_lines(const Handle *h, const Groups &g, const char *buf, int64_t len, int64_t from, int64_t to,
-                   int64_t line, int64_t limit, const Out &o, int64_t at, int64_t *pos, Stop *stop) {
+                   bool go_on, int64_t line, int64_t limit, const Out &o, int64_t at, int64_t *pos, Stop *stop) {
     re2::StringPiece sub[MAX_GROUPS];
     int64_t count = 0, start = from;
     stop->why = STOP_MORE;
-    while (start < to) {
+    /* go_on: past the limit, walk on after to: a match there ends after the limit (STOP_LIMIT)
+     * and nothing is written, and stopping there would resume after the limit */
+    /* dangling: the last line walked is empty and did not match; the resume point must lie before
+     * the next line start and not on a line start already walked, so the walk takes one more
+     * line (at most two matches: the slack the caller leaves) */
+    bool dangling = false;
+    while (start < to || (start <= len && (dangling || (go_on && start > limit)))) {
         const char *found = (const char *)memchr(buf + start, '\n', (size_t)(len - start));
         int64_t end = found ? found - buf : len;
         re2::StringPiece text(buf + start, (size_t)(end - start));
+        dangling = end == start;
         if (h->re->Match(text, 0, text.size(), re2::RE2::ANCHOR_START, sub, g.n_sub)) {
+            dangling = false;
             int64_t m_end = start + (int64_t)sub[0].size();
             if (m_end > limit) {
                 stop->why = STOP_LIMIT;
@@ -274,9 +282,10 @@ int64_t split_point(const char *buf, int64_t len, int64_t from, int64_t to) {
     return middle < to && middle > from ? middle : to;
 }
 
-/* MODE_LINES for at most cap / 2 line starts from start; they split between two threads when
- * they span more than split bytes (0: never). Each half writes from its own index (two matches a
- * line at most), and the second half's matches then move up behind the first's. */
+/* MODE_LINES for at most cap / 2 - 1 line starts from start (and a line's slack); they split
+ * between two threads when they span more than split bytes (0: never). Each half writes from its
+ * own index (two matches a line at most), and the second half's matches then move up behind the
+ * first's. */
 int64_t scan_lines_split(const Handle *h, const Groups &g, const char *buf, int64_t len, int64_t start,
                          int64_t limit, Newlines &nl, int64_t split, const Out &o, int64_t cap, Stop *stop) {
     int64_t from = line_start(buf, len, start), to = from, pos = start;
@@ -284,18 +293,18 @@ int64_t scan_lines_split(const Handle *h, const Groups &g, const char *buf, int6
         *stop = Stop{STOP_END, start};
         return 0;
     }
-    for (int64_t n = 0; n < cap / 2 && to <= len; n++) { /* the region: cap / 2 line starts */
+    for (int64_t n = 0; n < (cap - 2) / 2 && to <= len; n++) { /* the region, and a line's slack */
         const char *found = (const char *)memchr(buf + to, '\n', (size_t)(len - to));
         to = found ? found - buf + 1 : len + 1;
     }
     int64_t line = nl.before(from);
     int64_t middle = split > 0 && (to < len ? to : len) - from > split ? split_point(buf, len, from, to) : to;
-    if (middle >= to) return scan_lines(h, g, buf, len, from, to, line, limit, o, 0, &pos, stop);
+    if (middle >= to) return scan_lines(h, g, buf, len, from, to, true, line, limit, o, 0, &pos, stop);
     int64_t first_lines = Newlines::between(buf + from, buf + middle), second = 0, second_pos = middle - 1;
     Stop later{};
     auto run_second = [&] {
-        second = scan_lines(h, g, buf, len, middle, to, line + first_lines, limit, o, 2 * first_lines, &second_pos,
-                            &later);
+        second = scan_lines(h, g, buf, len, middle, to, true, line + first_lines, limit, o, 2 * first_lines,
+                            &second_pos, &later);
     };
     std::thread *worker = nullptr;
     try {
@@ -303,7 +312,7 @@ int64_t scan_lines_split(const Handle *h, const Groups &g, const char *buf, int6
     } catch (...) { /* no thread to be had: the same work on this one */
         worker = nullptr;
     }
-    int64_t first = scan_lines(h, g, buf, len, from, middle, line, limit, o, 0, &pos, stop);
+    int64_t first = scan_lines(h, g, buf, len, from, middle, false, line, limit, o, 0, &pos, stop);
     if (worker) {
         worker->join();
         delete worker;
@@ -312,6 +321,9 @@ int64_t scan_lines_split(const Handle *h, const Groups &g, const char *buf, int6
     }
     if (stop->why == STOP_LIMIT) return first;
     o.move(first, 2 * first_lines, second);
+    if (second == 0 && later.why != STOP_LIMIT) { /* the second half's search position was assumed */
+        later.resume = later.why == STOP_MORE && to - 1 > pos ? to - 1 : pos;
+    }
     *stop = later;
     return first + second;
 }
@@ -359,7 +371,7 @@ void drift_text_free(void *handle) {
  * including the value's first byte (0 when the value did not take part). A group number of 0 is a
  * group the pattern does not have. mode: MODE_SEARCH, or MODE_LINES for a pattern whose matches
  * start at a line start and hold no newline (then at most cap / 2 lines are walked, on two
- * threads when they span more than split bytes; a cap under 2 searches as MODE_SEARCH).
+ * threads when they span more than split bytes; a cap under 4 searches as MODE_SEARCH).
  * Returns how many matches it wrote (at most cap); res[R_STOP] is why it stopped: STOP_END (no
  * more matches), STOP_MORE (call again from res[R_RESUME]) or STOP_LIMIT (a match ends after
  * limit; res[R_RESUME] is then the smaller of its start and limit); res[R_NEWLINES]: the newlines
@@ -398,7 +410,7 @@ int64_t drift_text_scan(void *handle, const char *buf, int64_t len, int64_t star
     Out o{kinds, flags, spans, values, steps, lines};
     Newlines nl{text, start, line0};
     Stop stop{};
-    bool lines_mode = mode == MODE_LINES && cap >= 2; /* a line may have two matches */
+    bool lines_mode = mode == MODE_LINES && cap >= 4; /* two matches a line, and a line's slack */
     int64_t count = lines_mode ? scan_lines_split(h, g, text, len, start, limit, nl, split, o, cap, &stop)
                                        : scan_search(h, g, text, len, start, limit, nl, o, cap, &stop);
     res[R_RESUME] = stop.resume;
