@@ -207,9 +207,9 @@ def test_scan_refuses_arguments_that_break_its_contract() -> None:
     lib = built()
     handle, _ = _handle(lib, rb"s(?P<step>\d+) (?P<value>\S+)")
     assert user_pattern(r"s(?P<step>\d+) (?P<value>\S+)").step == 1
-    kinds, flags = np.empty(4, np.int8), np.empty(4, np.int8)
-    spans, values, steps = np.empty(16, np.int64), np.empty(4, np.float64), np.empty(4, np.int64)
-    lines, res = np.empty(4, np.int64), np.zeros(3, np.int64)
+    kinds, flags = np.empty(8, np.int8), np.empty(8, np.int8)
+    spans, values, steps = np.empty(32, np.int64), np.empty(8, np.float64), np.empty(8, np.int64)
+    lines, res = np.empty(8, np.int64), np.zeros(3, np.int64)
     data = b"s1 2.5\ns2 x\n"
 
     def call(**changed: object) -> int:
@@ -217,7 +217,7 @@ def test_scan_refuses_arguments_that_break_its_contract() -> None:
             "handle": handle, "buf": data, "len": len(data), "start": 0, "limit": len(data), "line0": 0,
             "step_group": 1, "value_group": 2, "head_group": 0, "mode": 0, "split": 0, "kinds": kinds.ctypes.data,
             "flags": flags.ctypes.data, "spans": spans.ctypes.data, "values": values.ctypes.data,
-            "steps": steps.ctypes.data, "lines": lines.ctypes.data, "cap": 4, "res": res.ctypes.data,
+            "steps": steps.ctypes.data, "lines": lines.ctypes.data, "cap": 8, "res": res.ctypes.data,
         }  # fmt: skip
         args.update(changed)
         return int(lib.drift_text_scan(*(args[name] for name in native.TEXT_SCAN_ARGUMENTS)))
@@ -232,7 +232,8 @@ def test_scan_refuses_arguments_that_break_its_contract() -> None:
             assert res[1:].tolist() == [0, 2]  # no match after the last one; the newlines before the limit
             assert call(limit=5, mode=mode) == 0 and res.tolist() == [0, 2, 0]  # the first match ends after it
         assert call(cap=1) == 1 and res.tolist() == [6, 1, 0]  # full: called again from the match's end
-        assert call(cap=1, mode=1) == 1 and res.tolist() == [7, 1, 1]  # one line walked: again from the next
+        # cap 4 in MODE_LINES: one line walked (and a line's slack): again from the match's end
+        assert call(cap=4, mode=1) == 1 and res.tolist() == [6, 1, 0]
         assert call(start=7, line0=1, mode=1) == 1 and lines[0] == 1
         refused = {
             "handle": None, "buf": None, "len": -1, "start": len(data) + 1, "limit": len(data) + 1, "line0": -1,
