@@ -78,6 +78,11 @@ USER_PATTERNS = (
     r"\b(?P<step>\d*)(?P<value>[\d.,_]*)\b[a-z]",  # empty groups, matches of one byte
     r"\b(?P<step>\d*)(?P<value>[\d.]*)\b",  # empty matches (not of an empty log): the advance rule
     r"(?i)step[ =](?P<step>\S+)\s+(?:\S+\s+){0,3}?(?P<value>(?:nan|[-+]?\d[\d.eE+-]*))",
+    # line-shaped (drift/readers/lineshape.py): the scanner matches them one line at a time
+    r"(?m)^step +(?P<step>\d+)/\d+ \| loss (?P<value>\S+)",
+    r"(?m)^(?P<step>\d*)(?P<value>\d*)\b",  # empty matches, an empty value at a line's end
+    r"(?mi)^[^\w\n]{0,3}(?:(?P<step>\d+)|it)\b[^\n=]*?=(?P<value>[^ \n]*)",  # a step that may not take part
+    r"(?m)^.*?\bs(?P<step>[0-9,]+K?)\b.*loss[:=] ?(?P<value>\S+)$",
 )
 
 
@@ -111,6 +116,7 @@ def sizes(block: int, overlap: int, cap: int) -> Iterator[None]:
         stack.enter_context(mock.patch.object(text_reader, "BLOCK_BYTES", block))
         stack.enter_context(mock.patch.object(text_reader, "OVERLAP", overlap))
         stack.enter_context(mock.patch.object(text_reader, "_SCAN_CAP", cap))
+        stack.enter_context(mock.patch.object(text_reader, "_SPLIT_BYTES", max(1, cap * 8)))  # both threads busy
         yield
 
 
@@ -201,32 +207,38 @@ def test_scan_refuses_arguments_that_break_its_contract() -> None:
     lib = built()
     handle, _ = _handle(lib, rb"s(?P<step>\d+) (?P<value>\S+)")
     assert user_pattern(r"s(?P<step>\d+) (?P<value>\S+)").step == 1
-    kinds, flags = np.empty(4, np.int8), np.empty(4, np.int8)
-    spans, values, steps = np.empty(16, np.int64), np.empty(4, np.float64), np.empty(4, np.int64)
-    res = np.zeros(2, np.int64)
+    kinds, flags = np.empty(8, np.int8), np.empty(8, np.int8)
+    spans, values, steps = np.empty(32, np.int64), np.empty(8, np.float64), np.empty(8, np.int64)
+    lines, res = np.empty(8, np.int64), np.zeros(3, np.int64)
     data = b"s1 2.5\ns2 x\n"
 
     def call(**changed: object) -> int:
         args: dict[str, object] = {
-            "handle": handle, "buf": data, "len": len(data), "start": 0, "limit": len(data), "step_group": 1,
-            "value_group": 2, "head_group": 0, "kinds": kinds.ctypes.data, "flags": flags.ctypes.data,
-            "spans": spans.ctypes.data, "values": values.ctypes.data, "steps": steps.ctypes.data, "cap": 4,
-            "res": res.ctypes.data,
+            "handle": handle, "buf": data, "len": len(data), "start": 0, "limit": len(data), "line0": 0,
+            "step_group": 1, "value_group": 2, "head_group": 0, "mode": 0, "split": 0, "kinds": kinds.ctypes.data,
+            "flags": flags.ctypes.data, "spans": spans.ctypes.data, "values": values.ctypes.data,
+            "steps": steps.ctypes.data, "lines": lines.ctypes.data, "cap": 8, "res": res.ctypes.data,
         }  # fmt: skip
         args.update(changed)
         return int(lib.drift_text_scan(*(args[name] for name in native.ENTRIES["drift_text_scan"].arguments)))
 
     try:
-        assert call() == 2
-        assert kinds[:2].tolist() == [0, 0] and flags[:2].tolist() == [0, 1]  # 'x' goes to Python
-        assert values[0] == 2.5 and steps[:2].tolist() == [1, 2] and spans[:8].tolist() == [3, 6, 1, 2, 10, 11, 8, 9]
-        assert res.tolist() == [11, 0]  # no match after the last one
-        assert call(cap=1) == 1 and res.tolist() == [6, 1]  # full: called again from the match's end
-        assert call(limit=5) == 0 and res.tolist() == [0, 2]  # the first match ends after the limit
+        for mode in (0, 1):  # RE2's search, and one match per line: the pattern is not line-shaped,
+            # but its matches here start lines and hold no newline, so both modes find them
+            assert call(mode=mode) == 2
+            assert kinds[:2].tolist() == [0, 0] and flags[:2].tolist() == [0, 1]  # 'x' goes to Python
+            assert values[0] == 2.5 and steps[:2].tolist() == [1, 2]
+            assert spans[:8].tolist() == [3, 6, 1, 2, 10, 11, 8, 9] and lines[:2].tolist() == [0, 1]
+            assert res[1:].tolist() == [0, 2]  # no match after the last one; the newlines before the limit
+            assert call(limit=5, mode=mode) == 0 and res.tolist() == [0, 2, 0]  # the first match ends after it
+        assert call(cap=1) == 1 and res.tolist() == [6, 1, 0]  # full: called again from the match's end
+        # cap 4 in MODE_LINES: one line walked (and a line's slack): again from the match's end
+        assert call(cap=4, mode=1) == 1 and res.tolist() == [6, 1, 0]
+        assert call(start=7, line0=1, mode=1) == 1 and lines[0] == 1
         refused = {
-            "handle": None, "buf": None, "len": -1, "start": len(data) + 1, "limit": len(data) + 1,
-            "step_group": 3, "value_group": 0, "head_group": -1, "kinds": None, "flags": None, "spans": None,
-            "values": None, "steps": None, "cap": 0, "res": None,
+            "handle": None, "buf": None, "len": -1, "start": len(data) + 1, "limit": len(data) + 1, "line0": -1,
+            "step_group": 3, "value_group": 0, "head_group": -1, "mode": 2, "split": -1, "kinds": None,
+            "flags": None, "spans": None, "values": None, "steps": None, "lines": None, "cap": 0, "res": None,
         }  # fmt: skip
         for name, value in refused.items():
             n = native.ENTRIES["drift_text_scan"].arguments.index(name) + 1

@@ -28,17 +28,22 @@ build() {
         clang "${flags[@]}" -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
             "tests/fuzz/native/fuzz_$h.c" "${sources[@]}" -o "$out/bin/fuzz_$h" &
     done
-    # The text scanner is C++ on libre2 (its own library): the same sanitizers; the reader runs it
-    # on one thread, so it has no TSan driver.
-    clang++ -g -O1 -std=c++17 -Wall -Wextra -Werror -fsanitize=fuzzer,address,undefined \
+    # The text scanner is C++ on libre2 (its own library): the same sanitizers, and the harness
+    # again under TSan (a line-shaped pattern's lines are split between two threads).
+    clang++ -g -O1 -std=c++17 -Wall -Wextra -Werror -pthread -fsanitize=fuzzer,address,undefined \
         -fno-sanitize-recover=undefined tests/fuzz/native/fuzz_textscan.cc drift/native/textscan.cc -lre2 \
         -o "$out/bin/fuzz_textscan" &
+    # (the scanner without libFuzzer's coverage counters, which the two threads would race on)
+    { clang++ -g -O1 -std=c++17 -Wall -Wextra -Werror -pthread -fsanitize=thread -c drift/native/textscan.cc \
+        -o "$out/bin/textscan-tsan.o" && clang++ -g -O1 -std=c++17 -Wall -Wextra -Werror -pthread \
+        -fsanitize=fuzzer,thread tests/fuzz/native/fuzz_textscan.cc "$out/bin/textscan-tsan.o" -lre2 \
+        -o "$out/bin/tsan_textscan"; } &
     clang "${flags[@]}" -fsanitize=thread tests/fuzz/native/tsan_threads.c "${sources[@]}" -lpthread \
         -o "$out/bin/tsan_threads" &
     clang "${flags[@]}" -fsanitize=thread -DTSAN_CONTROL tests/fuzz/native/tsan_threads.c "${sources[@]}" \
         -lpthread -o "$out/bin/tsan_control" &
     wait_all
-    echo "built $out/bin: ${harnesses[*]/#/fuzz_} fuzz_textscan tsan_threads"
+    echo "built $out/bin: ${harnesses[*]/#/fuzz_} fuzz_textscan tsan_threads tsan_textscan"
 }
 
 wait_all() {
@@ -95,6 +100,9 @@ tsan() {
         return 1
     fi
     TSAN_OPTIONS=$options "$out/bin/tsan_threads" "${args[@]}"
+    TSAN_OPTIONS=$options DRIFT_TEXT_PATTERNS="$out/seeds/text-patterns.txt" "$out/bin/tsan_textscan" -runs=0 \
+        "$out/seeds/text" >"$out/tsan_textscan.log" 2>&1 || { tail -40 "$out/tsan_textscan.log"; return 1; }
+    echo "tsan_textscan: the text seeds on two threads, no race"
 }
 
 case $step in

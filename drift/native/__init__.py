@@ -110,7 +110,7 @@ SCAN = Library(
 TEXT = Library(
     TEXT_LIBRARY,
     "drift_text_abi",
-    abi=1,
+    abi=2,
     unversioned_abi=0,
     entries=(
         Entry("drift_text_compile", _PTR, _params("pattern len max_mem groups", _TEXT, _I64, _I64, _PTR)),
@@ -119,8 +119,10 @@ TEXT = Library(
             "drift_text_scan",  # textscan.cc: console-log lines through RE2
             _I64,
             _params(
-                "handle buf len start limit step_group value_group head_group kinds flags spans values steps cap res",
-                *(_PTR, _TEXT, _I64, _I64, _I64, _I64, _I64, _I64, _PTR, _PTR, _PTR, _PTR, _PTR, _I64, _PTR),
+                "handle buf len start limit line0 step_group value_group head_group mode split kinds flags spans "
+                "values steps lines cap res",
+                *(_PTR, _TEXT, _I64, _I64, _I64, _I64, _I64, _I64, _I64, _I64, _I64),
+                *(_PTR, _PTR, _PTR, _PTR, _PTR, _PTR, _I64, _PTR),
             ),
         ),
     ),
@@ -212,7 +214,7 @@ def build_text(compiler: str | None = None, output: Path | None = None) -> Path:
     if cxx is None:
         raise RuntimeError("no C++ compiler found (install g++ and libre2-dev)")
     target = output or TEXT_LIBRARY
-    command = [cxx, "-O2", "-std=c++17", "-shared", "-fPIC", "-o", str(target), str(TEXT_SOURCE), "-lre2"]
+    command = [cxx, "-O2", "-std=c++17", "-shared", "-fPIC", "-pthread", "-o", str(target), str(TEXT_SOURCE), "-lre2"]
     done = subprocess.run(command, check=False, capture_output=True, text=True)
     if done.returncode != 0:
         first = (done.stderr.strip().splitlines() or ["failed"])[0]

@@ -23,6 +23,7 @@
 #include <string.h>
 
 #include <new>
+#include <thread>
 
 #include <re2/re2.h>
 
@@ -32,9 +33,12 @@ namespace {
 enum Kind : int8_t { K_POINT = 0, K_HEAD = 1, K_VALUE = 2 };
 /* Flags: what Python must read from the spans. */
 enum Flag : int8_t { F_VALUE = 1, F_STEP = 2 };
-/* Why drift_text_scan returned; the fields of res. */
-enum { STOP_END = 0, STOP_FULL = 1, STOP_LIMIT = 2 };
-enum { R_RESUME, R_STOP, R_SIZE };
+/* Why drift_text_scan returned (STOP_MORE: call again from res[R_RESUME]); the fields of res. */
+enum { STOP_END = 0, STOP_MORE = 1, STOP_LIMIT = 2 };
+enum { R_RESUME, R_STOP, R_NEWLINES, R_SIZE };
+/* How the matches are found: MODE_SEARCH, RE2's unanchored search from the last match's end;
+ * MODE_LINES, one anchored match at each line start (see drift/readers/lineshape.py). */
+enum { MODE_SEARCH = 0, MODE_LINES = 1 };
 
 constexpr int64_t MAX_NUMBER = 64; /* longer values go to Python */
 constexpr int64_t MAX_STEP_DIGITS = 18;
@@ -108,11 +112,227 @@ bool to_step(const char *p, int64_t len, int64_t *out) {
     return true;
 }
 
+/* Where the matches go: the caller's arrays (see drift_text_scan). */
+struct Out {
+    int8_t *kinds, *flags;
+    int64_t *spans;
+    double *values;
+    int64_t *steps, *lines;
+
+    void move(int64_t to, int64_t from, int64_t n) const {
+        memmove(kinds + to, kinds + from, (size_t)n * sizeof *kinds);
+        memmove(flags + to, flags + from, (size_t)n * sizeof *flags);
+        memmove(spans + 4 * to, spans + 4 * from, (size_t)n * 4 * sizeof *spans);
+        memmove(values + to, values + from, (size_t)n * sizeof *values);
+        memmove(steps + to, steps + from, (size_t)n * sizeof *steps);
+        memmove(lines + to, lines + from, (size_t)n * sizeof *lines);
+    }
+};
+
+struct Groups {
+    int step, value, head, n_sub;
+};
+
+/* Newlines in buf before a position that moves mostly forward, counted as it moves. */
+struct Newlines {
+    const char *buf;
+    int64_t at, count;
+
+    static int64_t between(const char *p, const char *end) {
+        int64_t n = 0;
+        while ((p = (const char *)memchr(p, '\n', (size_t)(end - p))) != nullptr) n++, p++;
+        return n;
+    }
+    int64_t before(int64_t target) {
+        if (target >= at) count += between(buf + at, buf + target);
+        else count -= between(buf + target, buf + at);
+        at = target;
+        return count;
+    }
+};
+
+/* Match i's kind, flags, spans and converted numbers, from RE2's submatches; returns the start of
+ * its value group (-1 when the value did not take part), whose line the caller writes. */
+int64_t emit(const Groups &g, const re2::StringPiece *sub, const char *buf, const Out &o, int64_t i) {
+    auto span = [&](int group, int64_t *out) {
+        if (group > 0 && sub[group].data() != nullptr) {
+            out[0] = sub[group].data() - buf;
+            out[1] = out[0] + (int64_t)sub[group].size();
+        } else {
+            out[0] = out[1] = -1;
+        }
+    };
+    int64_t *s = o.spans + 4 * i;
+    int8_t kind, flag = 0;
+    span(g.value, s);
+    if (g.head && sub[g.head].data() != nullptr) {
+        kind = K_HEAD;
+        span(g.head, s + 2);
+    } else {
+        kind = g.step && (sub[g.step].data() != nullptr || !g.head) ? K_POINT : K_VALUE;
+        span(g.step, s + 2);
+    }
+    if (kind != K_HEAD && !to_double(buf + s[0], s[1] - s[0], &o.values[i])) flag |= F_VALUE;
+    if (kind != K_VALUE && !to_step(buf + s[2], s[3] - s[2], &o.steps[i])) flag |= F_STEP;
+    if (kind == K_HEAD) o.values[i] = 0.0;
+    if (kind == K_VALUE) o.steps[i] = 0;
+    o.kinds[i] = kind;
+    o.flags[i] = flag;
+    return s[0];
+}
+
+/* Where a scan stopped: STOP_* and the position to resume from. */
+struct Stop {
+    int why;
+    int64_t resume;
+};
+
+/* MODE_SEARCH: the loop text.py's _matches runs, from pos, at most cap matches. */
+int64_t scan_search(const Handle *h, const Groups &g, const char *buf, int64_t len, int64_t pos, int64_t limit,
+                    Newlines &nl, const Out &o, int64_t cap, Stop *stop) {
+    re2::StringPiece sub[MAX_GROUPS];
+    re2::StringPiece text(buf ? buf : "", (size_t)len);
+    int64_t count = 0;
+    stop->why = STOP_END;
+    while (pos <= len) {
+        if (count == cap) {
+            stop->why = STOP_MORE;
+            break;
+        }
+        if (!h->re->Match(text, (size_t)pos, (size_t)len, re2::RE2::UNANCHORED, sub, g.n_sub)) break;
+        int64_t m_start = sub[0].data() - text.data(), m_end = m_start + (int64_t)sub[0].size();
+        if (m_end > limit) {
+            stop->why = STOP_LIMIT;
+            pos = m_start < limit ? m_start : limit;
+            break;
+        }
+        int64_t a = emit(g, sub, buf, o, count);
+        o.lines[count] = a < 0 ? 0 : nl.before(a + 1); /* text.py's searchsorted(newlines, a, "right") */
+        count++;
+        pos = m_end > pos ? m_end : pos + 1;
+    }
+    stop->resume = pos;
+    return count;
+}
+
+/* MODE_LINES over the line starts in [from, to) (from: a line start; line: its index), from the
+ * search position *pos (at most from): one match anchored at each line start, within its line,
+ * written from o's index at. The pattern's matches start at a line start and hold no newline
+ * (lineshape.py checks it), so these are the matches scan_search finds, and *pos moves as there:
+ * an empty match at a line start the search reached from before it is found again from there,
+ * so it is written twice (at most two matches a line), or (go_on) not at all past the limit. After STOP_END, stop->resume is the search
+ * position; after STOP_MORE, a position before the next line start from which to call again. */
+int64_t scan_lines(const Handle *h, const Groups &g, const char *buf, int64_t len, int64_t from, int64_t to,
+                   bool go_on, int64_t line, int64_t limit, const Out &o, int64_t at, int64_t *pos, Stop *stop) {
+    re2::StringPiece sub[MAX_GROUPS];
+    int64_t count = 0, start = from;
+    stop->why = STOP_MORE;
+    /* go_on: past the limit, walk on after to: a match there ends after the limit (STOP_LIMIT)
+     * and nothing is written, and stopping there would resume after the limit */
+    /* dangling: the last line walked is empty and did not match; the resume point must lie before
+     * the next line start and not on a line start already walked, so the walk takes one more
+     * line (at most two matches: the slack the caller leaves) */
+    bool dangling = false;
+    while (start < to || (start <= len && (dangling || (go_on && start > limit)))) {
+        const char *found = (const char *)memchr(buf + start, '\n', (size_t)(len - start));
+        int64_t end = found ? found - buf : len;
+        re2::StringPiece text(buf + start, (size_t)(end - start));
+        dangling = end == start;
+        if (h->re->Match(text, 0, text.size(), re2::RE2::ANCHOR_START, sub, g.n_sub)) {
+            dangling = false;
+            int64_t m_end = start + (int64_t)sub[0].size();
+            if (m_end > limit) {
+                stop->why = STOP_LIMIT;
+                stop->resume = start < limit ? start : limit;
+                return count;
+            }
+            for (int twice = m_end == start && *pos < start; twice >= 0; twice--) {
+                int64_t a = emit(g, sub, buf, o, at + count);
+                /* an empty value at the line's end counts its newline, as searchsorted does */
+                o.lines[at + count] = a < 0 ? 0 : line + (a == end && end < len);
+                count++;
+                *pos = m_end > *pos ? m_end : *pos + 1;
+            }
+        }
+        line++;
+        start = end + 1;
+    }
+    if (start > len) stop->why = STOP_END;
+    /* To go on: from the search position, or from the end of the last line walked when that is
+     * later (still before the next line start, so an empty match there is found twice). */
+    stop->resume = stop->why == STOP_MORE && start - 1 > *pos ? start - 1 : *pos;
+    return count;
+}
+
+/* The first line start at or after pos, or len + 1 when there is none. */
+int64_t line_start(const char *buf, int64_t len, int64_t pos) {
+    if (pos == 0 || buf[pos - 1] == '\n') return pos;
+    const char *found = (const char *)memchr(buf + pos, '\n', (size_t)(len - pos));
+    return found ? found - buf + 1 : len + 1;
+}
+
+/* A line start in (from, to) near the middle whose line before is not empty (so the first half's
+ * search ends before it: the second half starts from a search position before its first line),
+ * or to when there is none. */
+int64_t split_point(const char *buf, int64_t len, int64_t from, int64_t to) {
+    int64_t middle = line_start(buf, len, from + ((to < len ? to : len) - from) / 2);
+    while (middle < to && middle <= len && (middle < 2 || buf[middle - 2] == '\n')) {
+        middle = middle < len ? line_start(buf, len, middle + 1) : len + 1;
+    }
+    return middle < to && middle > from ? middle : to;
+}
+
+/* MODE_LINES for at most cap / 2 - 1 line starts from start (and a line's slack); they split
+ * between two threads when they span more than split bytes (0: never). Each half writes from its
+ * own index (two matches a line at most), and the second half's matches then move up behind the
+ * first's. */
+int64_t scan_lines_split(const Handle *h, const Groups &g, const char *buf, int64_t len, int64_t start,
+                         int64_t limit, Newlines &nl, int64_t split, const Out &o, int64_t cap, Stop *stop) {
+    int64_t from = line_start(buf, len, start), to = from, pos = start;
+    if (from > len) {
+        *stop = Stop{STOP_END, start};
+        return 0;
+    }
+    for (int64_t n = 0; n < (cap - 2) / 2 && to <= len; n++) { /* the region, and a line's slack */
+        const char *found = (const char *)memchr(buf + to, '\n', (size_t)(len - to));
+        to = found ? found - buf + 1 : len + 1;
+    }
+    int64_t line = nl.before(from);
+    int64_t middle = split > 0 && (to < len ? to : len) - from > split ? split_point(buf, len, from, to) : to;
+    if (middle >= to) return scan_lines(h, g, buf, len, from, to, true, line, limit, o, 0, &pos, stop);
+    int64_t first_lines = Newlines::between(buf + from, buf + middle), second = 0, second_pos = middle - 1;
+    Stop later{};
+    auto run_second = [&] {
+        second = scan_lines(h, g, buf, len, middle, to, true, line + first_lines, limit, o, 2 * first_lines,
+                            &second_pos, &later);
+    };
+    std::thread *worker = nullptr;
+    try {
+        worker = new std::thread(run_second);
+    } catch (...) { /* no thread to be had: the same work on this one */
+        worker = nullptr;
+    }
+    int64_t first = scan_lines(h, g, buf, len, from, middle, false, line, limit, o, 0, &pos, stop);
+    if (worker) {
+        worker->join();
+        delete worker;
+    } else {
+        run_second();
+    }
+    if (stop->why == STOP_LIMIT) return first;
+    o.move(first, 2 * first_lines, second);
+    if (second == 0 && later.why != STOP_LIMIT) { /* the second half's search position was assumed */
+        later.resume = later.why == STOP_MORE && to - 1 > pos ? to - 1 : pos;
+    }
+    *stop = later;
+    return first + second;
+}
+
 }  // namespace
 
 extern "C" {
 
-int64_t drift_text_abi(void) { return 1; }
+int64_t drift_text_abi(void) { return 2; }
 
 /* The pattern compiled, or NULL when RE2 refuses it (or memory runs out); groups receives its
  * number of capturing groups. */
@@ -142,85 +362,60 @@ void drift_text_free(void *handle) {
 }
 
 /*
- * Matches of the compiled pattern in buf from start, each ending at or before limit.
- * Per match i: kinds[i] (K_POINT: a step group took part, or the pattern has no head group;
- * K_HEAD: the head group took part; K_VALUE: a value without a step), flags[i], spans[4i..4i+3]
- * (the value group's start and end, then the step's, or the head's for K_HEAD; -1 for a group
- * that did not take part), values[i] and steps[i] (the step, or the head's for K_HEAD) where the
- * flags do not send them to Python. A group number of 0 is a group the pattern does not have.
- * Returns how many matches it wrote (at most cap); res[R_RESUME] is where to call again and
- * res[R_STOP] why it stopped: STOP_END (no more matches), STOP_FULL (cap reached) or STOP_LIMIT
- * (a match ends after limit; res[R_RESUME] is then the smaller of its start and limit). Returns
- * -n when its argument n breaks the contract.
+ * Matches of the compiled pattern in buf from start, each ending at or before limit (line0: the
+ * newlines in buf before start). Per match i: kinds[i] (K_POINT: a step group took part, or the
+ * pattern has no head group; K_HEAD: the head group took part; K_VALUE: a value without a step),
+ * flags[i], spans[4i..4i+3] (the value group's start and end, then the step's, or the head's for
+ * K_HEAD; -1 for a group that did not take part), values[i] and steps[i] (the step, or the head's
+ * for K_HEAD) where the flags do not send them to Python, lines[i]: the newlines in buf up to and
+ * including the value's first byte (0 when the value did not take part). A group number of 0 is a
+ * group the pattern does not have. mode: MODE_SEARCH, or MODE_LINES for a pattern whose matches
+ * start at a line start and hold no newline (then at most cap / 2 lines are walked, on two
+ * threads when they span more than split bytes; a cap under 4 searches as MODE_SEARCH).
+ * Returns how many matches it wrote (at most cap); res[R_STOP] is why it stopped: STOP_END (no
+ * more matches), STOP_MORE (call again from res[R_RESUME]) or STOP_LIMIT (a match ends after
+ * limit; res[R_RESUME] is then the smaller of its start and limit); res[R_NEWLINES]: the newlines
+ * in buf before res[R_RESUME], or before limit after STOP_END. Returns -n when its argument n
+ * breaks the contract.
  */
-int64_t drift_text_scan(void *handle, const char *buf, int64_t len, int64_t start, int64_t limit,
-                        int64_t step_group, int64_t value_group, int64_t head_group, int8_t *kinds,
-                        int8_t *flags, int64_t *spans, double *values, int64_t *steps, int64_t cap,
-                        int64_t *res) {
+int64_t drift_text_scan(void *handle, const char *buf, int64_t len, int64_t start, int64_t limit, int64_t line0,
+                        int64_t step_group, int64_t value_group, int64_t head_group, int64_t mode, int64_t split,
+                        int8_t *kinds, int8_t *flags, int64_t *spans, double *values, int64_t *steps, int64_t *lines,
+                        int64_t cap, int64_t *res) {
     Handle *h = static_cast<Handle *>(handle);
     if (!h || !h->re) return -1;
     if (len < 0) return -3;
     if (!buf && len) return -2;
     if (start < 0 || start > len) return -4;
     if (limit < 0 || limit > len) return -5;
-    if (step_group < 0 || step_group > h->groups || step_group >= MAX_GROUPS) return -6;
-    if (value_group < 1 || value_group > h->groups || value_group >= MAX_GROUPS) return -7;
-    if (head_group < 0 || head_group > h->groups || head_group >= MAX_GROUPS) return -8;
-    if (!kinds) return -9;
-    if (!flags) return -10;
-    if (!spans) return -11;
-    if (!values) return -12;
-    if (!steps) return -13;
-    if (cap < 1 || cap > INT64_MAX / 4) return -14;
-    if (!res) return -15;
+    if (line0 < 0 || line0 > start) return -6;
+    if (step_group < 0 || step_group > h->groups || step_group >= MAX_GROUPS) return -7;
+    if (value_group < 1 || value_group > h->groups || value_group >= MAX_GROUPS) return -8;
+    if (head_group < 0 || head_group > h->groups || head_group >= MAX_GROUPS) return -9;
+    if (mode != MODE_SEARCH && mode != MODE_LINES) return -10;
+    if (split < 0) return -11;
+    if (!kinds) return -12;
+    if (!flags) return -13;
+    if (!spans) return -14;
+    if (!values) return -15;
+    if (!steps) return -16;
+    if (!lines) return -17;
+    if (cap < 1 || cap > INT64_MAX / 4) return -18;
+    if (!res) return -19;
 
-    int n_sub = 1 + (int)value_group;
-    if (step_group + 1 > n_sub) n_sub = (int)step_group + 1;
-    if (head_group + 1 > n_sub) n_sub = (int)head_group + 1;
-    re2::StringPiece sub[MAX_GROUPS];
-    re2::StringPiece text(buf ? buf : "", (size_t)len);
-    int64_t pos = start, count = 0;
-    res[R_STOP] = STOP_END;
-    auto span = [&](int g, int64_t *out) {
-        if (g > 0 && sub[g].data() != nullptr) {
-            out[0] = sub[g].data() - buf;
-            out[1] = out[0] + (int64_t)sub[g].size();
-        } else {
-            out[0] = out[1] = -1;
-        }
-    };
-    while (pos <= len) {
-        if (count == cap) {
-            res[R_STOP] = STOP_FULL;
-            break;
-        }
-        if (!h->re->Match(text, (size_t)pos, (size_t)len, re2::RE2::UNANCHORED, sub, n_sub)) break;
-        int64_t m_start = sub[0].data() - text.data(), m_end = m_start + (int64_t)sub[0].size();
-        if (m_end > limit) {
-            res[R_STOP] = STOP_LIMIT;
-            pos = m_start < limit ? m_start : limit;
-            break;
-        }
-        int64_t *s = spans + 4 * count;
-        int8_t kind, flag = 0;
-        span((int)value_group, s);
-        if (head_group && sub[head_group].data() != nullptr) {
-            kind = K_HEAD;
-            span((int)head_group, s + 2);
-        } else {
-            kind = step_group && (sub[step_group].data() != nullptr || !head_group) ? K_POINT : K_VALUE;
-            span((int)step_group, s + 2);
-        }
-        if (kind != K_HEAD && !to_double(buf + s[0], s[1] - s[0], &values[count])) flag |= F_VALUE;
-        if (kind != K_VALUE && !to_step(buf + s[2], s[3] - s[2], &steps[count])) flag |= F_STEP;
-        if (kind == K_HEAD) values[count] = 0.0;
-        if (kind == K_VALUE) steps[count] = 0;
-        kinds[count] = kind;
-        flags[count] = flag;
-        count++;
-        pos = m_end > pos ? m_end : pos + 1;
-    }
-    res[R_RESUME] = pos;
+    Groups g{(int)step_group, (int)value_group, (int)head_group, 1 + (int)value_group};
+    if (g.step + 1 > g.n_sub) g.n_sub = g.step + 1;
+    if (g.head + 1 > g.n_sub) g.n_sub = g.head + 1;
+    const char *text = buf ? buf : "";
+    Out o{kinds, flags, spans, values, steps, lines};
+    Newlines nl{text, start, line0};
+    Stop stop{};
+    bool lines_mode = mode == MODE_LINES && cap >= 4; /* two matches a line, and a line's slack */
+    int64_t count = lines_mode ? scan_lines_split(h, g, text, len, start, limit, nl, split, o, cap, &stop)
+                                       : scan_search(h, g, text, len, start, limit, nl, o, cap, &stop);
+    res[R_RESUME] = stop.resume;
+    res[R_STOP] = stop.why;
+    res[R_NEWLINES] = nl.before(stop.why == STOP_END ? limit : stop.resume);
     return count;
 }
 

@@ -23,6 +23,7 @@ import codecs
 import ctypes
 import functools
 import itertools
+import os
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -36,6 +37,7 @@ from drift import native
 from drift.curve import Curve, FloatArray, IntArray
 from drift.errors import LogError
 from drift.readers.common import INT64_MAX, LogFile, Points, ReadSpec, finish, reading
+from drift.readers.lineshape import line_shaped
 from drift.readers.recognisers import MAX_MEM, Compiled, best, user_pattern
 
 FORMAT = "text"
@@ -225,11 +227,11 @@ def _read_file(run: _Run, index: int, log: LogFile, handle: BinaryIO) -> None:
             continue
         # Matches must end before ``limit``; the rest of the block is matched again with the next.
         limit = len(block) if last else _tail_start(block)
-        resume = _match_block(run, matcher, block, pos=pos, limit=limit, base=base, found=found)
+        resume, newlines = _match_block(run, matcher, block, pos=pos, limit=limit, base=base, found=found)
         if last:
             break
         keep = block.rfind(b"\n", 0, resume) + 1
-        base += block.count(b"\n", 0, keep)
+        base += newlines  # the newlines before ``resume``, all of them before ``keep``
         carry, pos = block[keep:], resume - keep
     if matcher is None:
         if any_text:
@@ -251,9 +253,12 @@ def _tail_start(block: bytes) -> int:
     return block.rfind(b"\n", 0, len(block) - OVERLAP) + 1 if len(block) > OVERLAP else 0
 
 
-def _match_block(run: _Run, matcher: Compiled, block: bytes, *, pos: int, limit: int, base: int, found: _File) -> int:
+def _match_block(
+    run: _Run, matcher: Compiled, block: bytes, *, pos: int, limit: int, base: int, found: _File
+) -> tuple[int, int]:
     """The matches in ``block`` from ``pos`` that end by ``limit``, added to ``found`` (``base``: the
-    lines before the block); returns where the next block's matching resumes."""
+    lines before the block); returns where the next block's matching resumes and the newlines in
+    the block before that point."""
     scanner = _native(matcher.regexp.pattern) if run.native else None
     if scanner is not None:
         return _match_native(run, matcher, block, pos=pos, limit=limit, base=base, found=found, scanner=scanner)
@@ -291,27 +296,25 @@ def _match_block(run: _Run, matcher: Compiled, block: bytes, *, pos: int, limit:
             found.lines += lines.tolist()
         else:
             found.add_block(block_steps, block_values, lines)
-    return resume
+    return resume, block.count(b"\n", 0, resume)
 
 
 def _match_native(
     run: _Run, matcher: Compiled, block: bytes, *, pos: int, limit: int, base: int, found: _File, scanner: _Native
-) -> int:
+) -> tuple[int, int]:
     """``_match_block`` through the native scanner: the same matches, with the values and steps it
     converted as arrays; a block holding a match it left to Python (a step such as ``1K``, a value
     such as ``1,234``) goes on as text, as ``_match_block`` would give it."""
     scanned = scanner.scan(block, pos, limit, matcher)
     if matcher.head:  # a head line's step carries to the values after it: in order, in Python
-        positions: list[int] = []
         kinds = scanned.kinds.tolist()
-        for kind, (a, b, c, d) in zip(kinds, scanned.spans.tolist(), strict=True):
+        rows = zip(kinds, scanned.spans.tolist(), scanned.lines.tolist(), strict=True)
+        for kind, (a, b, c, d), line in rows:
             head, step = ((c, d), _ABSENT) if kind == _K_HEAD else (_ABSENT, (c, d))
             if _event(run, matcher, block, head=head, step=step, value=(a, b), found=found):
-                positions.append(a)
-        if positions:
-            found.lines += _line_numbers(block, positions, base).tolist()
+                found.lines.append(line + base + 1)
     elif scanned.kinds.size:
-        lines = _line_numbers(block, scanned.spans[:, 0], base)
+        lines = scanned.lines + (base + 1)
         if scanned.flags.any():
             spans = scanned.spans.tolist()
             block_values = [block[a:b] for a, b, _, _ in spans]
@@ -319,7 +322,7 @@ def _match_native(
             found.add_block(block_steps, block_values, lines)
         else:
             found.add_arrays(scanned.steps if matcher.step else None, scanned.values, lines)
-    return scanned.resume
+    return scanned.resume, scanned.newlines
 
 
 def _line_numbers(block: bytes, positions: Sequence[int] | IntArray, base: int) -> IntArray:
@@ -360,9 +363,12 @@ def _event(
 
 # What drift_text_scan (native/textscan.cc) writes: match kinds, flags and why it stopped.
 _K_POINT, _K_HEAD, _K_VALUE = 0, 1, 2
-_STOP_END, _STOP_FULL, _STOP_LIMIT = 0, 1, 2
+_STOP_END, _STOP_MORE, _STOP_LIMIT = 0, 1, 2
 _ABSENT = (-1, -1)
-_SCAN_CAP = 1 << 16  # matches per call
+_SCAN_CAP = 1 << 17  # matches (line-shaped patterns: lines) per call
+_MODE_SEARCH, _MODE_LINES = 0, 1
+# Lines spanning more than this are matched on two threads (line-shaped patterns, two cores).
+_SPLIT_BYTES = 1 << 20
 
 
 @dataclass(frozen=True)
@@ -374,15 +380,18 @@ class _Scanned:
     spans: IntArray  # (n, 4): the value group's start and end, then the step's (or the head's)
     values: FloatArray
     steps: IntArray
+    lines: IntArray  # the newlines in the block up to each value's first byte (0: no value)
     resume: int
+    newlines: int  # the newlines in the block before ``resume``
 
 
 class _Native:
     """A pattern compiled by the native scanner; freed with this object."""
 
-    def __init__(self, lib: ctypes.CDLL, handle: int) -> None:
+    def __init__(self, lib: ctypes.CDLL, handle: int, *, lines: bool) -> None:
         self._lib = lib
         self._handle = handle
+        self._mode = _MODE_LINES if lines else _MODE_SEARCH
 
     def __del__(self) -> None:
         self._lib.drift_text_free(self._handle)
@@ -396,34 +405,31 @@ class _Native:
         spans = np.empty((cap, 4), dtype=np.int64)
         values = np.empty(cap, dtype=np.float64)
         steps = np.empty(cap, dtype=np.int64)
-        res = np.zeros(2, dtype=np.int64)
+        lines = np.empty(cap, dtype=np.int64)
+        res = np.zeros(3, dtype=np.int64)
+        split = _SPLIT_BYTES if (os.cpu_count() or 1) > 1 else 0
         parts: list[tuple[Any, ...]] = []
+        line0 = 0  # the newlines before pos: none, as _read_file starts within a block's first line
         while True:
             count = native.check(
                 "drift_text_scan",
                 self._lib.drift_text_scan(
-                    *(self._handle, block, len(block), pos, limit, matcher.step, matcher.value, matcher.head),
+                    *(self._handle, block, len(block), pos, limit, line0),
+                    *(matcher.step, matcher.value, matcher.head, self._mode, split),
                     *(kinds.ctypes.data, flags.ctypes.data, spans.ctypes.data, values.ctypes.data),
-                    *(steps.ctypes.data, cap, res.ctypes.data),
+                    *(steps.ctypes.data, lines.ctypes.data, cap, res.ctypes.data),
                 ),
             )
-            parts.append(
-                (
-                    kinds[:count].copy(),
-                    flags[:count].copy(),
-                    spans[:count].copy(),
-                    values[:count].copy(),
-                    steps[:count].copy(),
-                )
-            )
-            pos, stop = int(res[0]), int(res[1])
-            if stop != _STOP_FULL:
+            columns = (kinds, flags, spans, values, steps, lines)
+            parts.append(tuple(column[:count].copy() for column in columns))
+            pos, stop, line0 = int(res[0]), int(res[1]), int(res[2])
+            if stop != _STOP_MORE:
                 break
         resume = pos if stop == _STOP_LIMIT else limit
-        k, f, sp, v, st = (
+        k, f, sp, v, st, ln = (
             column[0] if len(parts) == 1 else np.concatenate(column) for column in zip(*parts, strict=True)
         )
-        return _Scanned(kinds=k, flags=f, spans=sp, values=v, steps=st, resume=resume)
+        return _Scanned(kinds=k, flags=f, spans=sp, values=v, steps=st, lines=ln, resume=resume, newlines=line0)
 
 
 @functools.lru_cache(maxsize=64)
@@ -435,7 +441,7 @@ def _native(pattern: bytes) -> _Native | None:
         return None
     groups = ctypes.c_int64(0)
     handle = lib.drift_text_compile(pattern, len(pattern), MAX_MEM, ctypes.byref(groups))
-    return _Native(lib, handle) if handle else None
+    return _Native(lib, handle, lines=line_shaped(pattern)) if handle else None
 
 
 def _matches(regexp: Any, data: bytes, pos: int) -> Iterator[list[tuple[int, int]]]:

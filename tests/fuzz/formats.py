@@ -925,6 +925,9 @@ TEXT_PATTERNS = (
     r"step (?P<step>\S+) loss (?P<value>\S+)",
     r"(?m)^== (?P<step>[0-9.,]+[KM]?)\n(?:[^=\n][^\n]*\n)*?loss=(?P<value>[^ \n]+)",
     r"(?s)it=(?P<step>\d+).*?v=(?P<value>[-+.\deEnaif]+)",
+    # line-shaped (drift/readers/lineshape.py): matched one line at a time by the native scanner
+    r"(?m)^step (?P<step>\S+) loss (?P<value>\S+)$",
+    r"(?m)^(?:== )?(?P<step>[0-9.,]*[KM]?)\b[^\n]*?(?:loss|v)=(?P<value>[^ \n]*)",
 )
 
 

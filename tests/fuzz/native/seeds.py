@@ -3,7 +3,8 @@
     python -m tests.fuzz.native.seeds OUT      # writes OUT/jsonl, OUT/jsondoc, OUT/tfevents, OUT/text, OUT/wandb
 
 The text harness (fuzz_textscan.cc) reads its patterns from OUT/text-patterns.txt, one a line: every
-recogniser's, then the fuzz targets' fixed user patterns; a text seed's first byte picks one.
+recogniser's, then the fuzz targets' fixed user patterns, each behind 1 or 0 and a tab (whether it
+is line-shaped); a text seed's first byte picks one.
 
 Each folder gets the public logs under ../shared/real-logs that its reader takes, when they are
 there (read in place, never copied into the repository), and generated inputs, among them several
@@ -184,10 +185,14 @@ def wandb_seeds() -> dict[str, bytes]:
 
 
 def text_patterns() -> list[bytes]:
+    """Each pattern behind ``1\t`` when it is line-shaped (the harness then also scans it one line
+    at a time and holds that to RE2's search), else ``0\t``."""
+    from drift.readers.lineshape import line_shaped
     from drift.readers.recognisers import RECOGNISERS
     from tests.fuzz.formats import TEXT_PATTERNS
 
-    return [r.pattern for r in RECOGNISERS] + [p.encode() for p in TEXT_PATTERNS]
+    patterns = [r.pattern for r in RECOGNISERS] + [p.encode() for p in TEXT_PATTERNS]
+    return [(b"1\t" if line_shaped(p) else b"0\t") + p for p in patterns]
 
 
 def text_seeds() -> dict[str, bytes]:
