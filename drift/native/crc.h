@@ -40,4 +40,40 @@ static inline uint32_t crc_update(const crc_tables_t *c, uint32_t crc, const uin
     return crc;
 }
 
+/* zlib's CRC-32 register after n more bytes, as crc_update with tables made for CRC32_POLY, but
+ * folding 16 bytes at a time with carry-less multiplies where the CPU has them (x86-64 with
+ * PCLMULQDQ, asked at run time): a W&B run file is checksummed whole, and the tables' byte-at-a-time
+ * lookups were half of that reader's time. Each fold replaces the 128 bits in hand by a value
+ * congruent to them moved 128 bits on (constants x^160 and x^96 mod P, bit-reflected), added into the
+ * next 16 bytes; the last 128 bits and the tail then go through the tables from a zero register,
+ * which gives the register the tables would have given for the whole input. */
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+#include <immintrin.h>
+
+__attribute__((target("pclmul,sse2"))) static uint32_t crc32_fold(const crc_tables_t *c, uint32_t crc,
+                                                                   const uint8_t *p, uint64_t n) {
+    const __m128i k = _mm_set_epi64x(0x0ccaa009eLL, 0x1751997d0LL); /* high: x^96, low: x^160 */
+    __m128i x = _mm_xor_si128(_mm_loadu_si128((const __m128i *)p), _mm_cvtsi32_si128((int)crc));
+    p += 16;
+    n -= 16;
+    for (; n >= 16; p += 16, n -= 16) {
+        __m128i lo = _mm_clmulepi64_si128(x, k, 0x00), hi = _mm_clmulepi64_si128(x, k, 0x11);
+        x = _mm_xor_si128(_mm_xor_si128(lo, hi), _mm_loadu_si128((const __m128i *)p));
+    }
+    uint8_t last[16];
+    _mm_storeu_si128((__m128i *)last, x);
+    return crc_update(c, crc_update(c, 0, last, 16), p, n);
+}
+
+static inline uint32_t crc32_update(const crc_tables_t *c, uint32_t crc, const uint8_t *p, uint64_t n) {
+    if (n < 64) return crc_update(c, crc, p, n);
+    __builtin_cpu_init(); /* idempotent and cheap; reads what the loader found, no state of ours */
+    return __builtin_cpu_supports("pclmul") ? crc32_fold(c, crc, p, n) : crc_update(c, crc, p, n);
+}
+#else
+static inline uint32_t crc32_update(const crc_tables_t *c, uint32_t crc, const uint8_t *p, uint64_t n) {
+    return crc_update(c, crc, p, n);
+}
+#endif
+
 #endif

@@ -53,7 +53,7 @@ enum { C_FULL = 1, C_FIRST = 2, C_MIDDLE = 3, C_LAST = 4 };
 
 /* The checksum of a chunk: CRC-32 (zlib's) of its type byte, then its data. */
 static uint32_t chunk_crc(const crc_tables_t *c, uint8_t kind, const uint8_t *p, uint64_t n) {
-    return crc_update(c, crc_update(c, 0xFFFFFFFFu, &kind, 1), p, n) ^ 0xFFFFFFFFu;
+    return crc32_update(c, crc_update(c, 0xFFFFFFFFu, &kind, 1), p, n) ^ 0xFFFFFFFFu;
 }
 
 /* ---- output ---------------------------------------------------------------------------------- */
