@@ -28,13 +28,7 @@ int64_t drift_text_scan(void *handle, const char *buf, int64_t len, int64_t star
                         int64_t cap, int64_t *res);
 }
 
-#define CHECK(cond)                                                                        \
-    do {                                                                                   \
-        if (!(cond)) {                                                                     \
-            fprintf(stderr, "%s:%d: contract check failed: %s\n", __FILE__, __LINE__, #cond); \
-            abort();                                                                       \
-        }                                                                                  \
-    } while (0)
+#include "check.h"
 
 namespace {
 

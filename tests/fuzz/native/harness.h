@@ -31,13 +31,7 @@ int64_t drift_wandb_scan(const uint8_t *buf, int64_t start, int64_t size, int64_
                          int64_t key_bytes_cap, int64_t *key_start, int64_t *key_len, uint8_t *key_wanted,
                          int64_t key_cap, int32_t *slots, int64_t n_slots, uint8_t *scratch, int64_t scratch_cap);
 
-#define CHECK(cond)                                                                        \
-    do {                                                                                   \
-        if (!(cond)) {                                                                     \
-            fprintf(stderr, "%s:%d: contract check failed: %s\n", __FILE__, __LINE__, #cond); \
-            abort();                                                                       \
-        }                                                                                  \
-    } while (0)
+#include "check.h"
 
 static inline void *xmalloc(size_t n) {
     void *p = malloc(n ? n : 1);
