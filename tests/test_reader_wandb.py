@@ -224,8 +224,9 @@ def test_the_compiled_walker_is_built() -> None:
 TINY = {"CHUNK_BYTES": BLOCK, "VALUES_PER_CALL": 1, "KEYS_PER_CALL": 1, "KEY_BYTES_PER_CALL": 1}
 
 
-def three_readings(paths: list[Path], metric: str) -> tuple[Reading, ...]:
-    """The reference, the compiled walker, and the walker with one-value arrays and one-block pieces."""
+def readings(paths: list[Path], metric: str) -> tuple[Reading, ...]:
+    """The reference, the compiled walker, the walker with one-value arrays and one-block pieces, and
+    the walker in two parts on two threads for any file over a block and a half."""
     files = [LogFile(p, p.name) for p in paths]
     spec = ReadSpec(metric=metric)
     names = [p.name for p in paths]
@@ -233,13 +234,16 @@ def three_readings(paths: list[Path], metric: str) -> tuple[Reading, ...]:
     fast = reading(lambda: read_wandb(files, spec), names)
     with limits("wandb", TINY):
         tiny = reading(lambda: read_wandb(files, spec), names)
-    return reference, fast, tiny
+    with limits("wandb", {**TINY, "SPLIT_BYTES": 0}):
+        split = reading(lambda: read_wandb(files, spec), names)
+    return reference, fast, tiny, split
 
 
 def assert_agree(paths: list[Path], metric: str) -> Reading:
-    reference, fast, tiny = three_readings(paths, metric)
+    reference, fast, tiny, split = readings(paths, metric)
     same(fast, reference, "compiled walker vs reference")
     same(tiny, reference, "compiled walker, tiny arrays, vs reference")
+    same(split, reference, "compiled walker in two parts vs reference")
     return reference
 
 
@@ -369,3 +373,47 @@ def test_damage_is_placed_alike_by_both_paths(tmp_path: Path) -> None:
     curve = assert_agree([path], "loss")
     assert isinstance(curve, Curve) and len(curve) == 40
     assert curve.skipped_lines == 1 and str(curve.first_skipped) == "run-a.wandb record 11"
+
+
+def middle(path: Path) -> int | None:
+    with path.open("rb") as handle, limits("wandb", {"SPLIT_BYTES": 0}):
+        return wandbrun._middle(handle.fileno(), path.stat().st_size)
+
+
+@pytest.fixture(scope="module")
+def long_file(tmp_path_factory: pytest.TempPathFactory) -> tuple[bytes, int]:
+    """Six blocks of rows, some split into chunks, and the offset the second part starts at."""
+    rows = [history_record(s, 1.0 / (s + 1)) for s in range(2600)]
+    pads = [_field(17, _field(8, b"p" * (BLOCK // 3 + i))) for i in range(0, 2600, 500)]
+    data = frame([*rows[:1300], *pads, *rows[1300:]])
+    path = tmp_path_factory.mktemp("long") / "run-a.wandb"
+    path.write_bytes(data)
+    at = middle(path)
+    assert at is not None and at > BLOCK and len(data) > 5 * BLOCK
+    return data, at
+
+
+@pytest.mark.parametrize("shift", [-8, -7, -1, 0, 1, 5, 6, 7, 40, 300])
+@pytest.mark.parametrize("change", ["flip", "cut", "zero header"])
+def test_the_two_parts_agree_with_the_reference_on_damage_near_where_they_meet(
+    tmp_path: Path, long_file: tuple[bytes, int], shift: int, change: str
+) -> None:
+    data, at = long_file
+    damaged = bytearray(data)
+    where = at + shift
+    if change == "flip":
+        damaged[where] ^= 0x5A
+    elif change == "zero header":
+        damaged[where : where + 7] = bytes(7)
+    else:
+        del damaged[where:]
+    path = tmp_path / "run-a.wandb"
+    path.write_bytes(damaged)
+    got = assert_agree([path], "loss")
+    assert isinstance(got, Curve) and len(got) > 1000
+
+
+def test_a_large_file_is_read_in_two_parts_where_a_record_starts(long_file: tuple[bytes, int]) -> None:
+    data, at = long_file
+    header = struct.unpack_from("<IHB", data, at)
+    assert header[2] in (wandbrun.FULL, wandbrun.FIRST) and at % BLOCK < BLOCK - 7

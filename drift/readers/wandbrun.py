@@ -41,8 +41,10 @@ import struct
 import zlib
 from collections import Counter
 from collections.abc import Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 
@@ -67,6 +69,7 @@ MAGIC = b":W&B\xe1\xbe\x00"
 BLOCK = 32768
 CHUNK_HEADER = 7
 FULL, FIRST, MIDDLE, LAST = 1, 2, 3, 4
+BROKEN, CUT = -1, -2  # what chunks() says of a chunk that is not sound
 MAX_RECORD = 64 << 20  # a record assembled from chunks larger than this is damage, not data
 MAX_KEYS_SEEN = 200
 MAX_NUMBER_CHARS = 4000  # a longer value_json is not read as a number (jsonlex.h's limit too)
@@ -76,6 +79,8 @@ _U64 = (1 << 64) - 1
 
 # The compiled walker's sizes; each grows when one record needs more.
 CHUNK_BYTES = 256 * BLOCK  # a piece of the file per read: a whole number of blocks
+SPLIT_BYTES = 16 << 20  # a larger file is walked in two parts at once, on two cores
+SYNC_BLOCKS = 64  # how far past the middle a record start is looked for
 VALUES_PER_CALL = 1 << 17
 KEYS_PER_CALL = 1 << 8
 KEY_BYTES_PER_CALL = 1 << 14
@@ -294,6 +299,41 @@ def record_rows(record: bytes, run: _Run) -> list[Row]:
 # --- the framing (reference) ----------------------------------------------------------------------------
 
 
+def chunks(data: bytes, pos: int) -> Iterator[tuple[int, int, int]]:
+    """(kind, data start, data end) of each chunk in ``data`` from ``pos`` (``data`` starts on a block
+    boundary): FULL to LAST for a sound chunk, BROKEN for one whose header or checksum is wrong (the
+    walk goes on at the next block), CUT for a header or data cut short by the end of ``data`` (the
+    last). Chunks never cross a block, so the walk from any block's start meets the chunks the walk
+    from the file's start meets."""
+    size = len(data)
+    while pos < size:
+        room = BLOCK - pos % BLOCK
+        if room < CHUNK_HEADER:
+            pos += room
+            continue
+        if size - pos < CHUNK_HEADER:
+            yield CUT, pos, pos
+            return
+        checksum, length, kind = _HEADER.unpack_from(data, pos)
+        if kind == 0 and length == 0 and checksum == 0:  # zero padding to the block's end
+            pos += room
+            continue
+        start = pos + CHUNK_HEADER
+        if length > room - CHUNK_HEADER or kind not in (FULL, FIRST, MIDDLE, LAST):
+            yield BROKEN, pos, pos
+            pos += room  # resynchronise at the next block
+            continue
+        if start + length > size:
+            yield CUT, pos, pos
+            return
+        pos = start + length
+        if zlib.crc32(data[start:pos], zlib.crc32(bytes((kind,)))) != checksum:
+            yield BROKEN, start, pos
+            pos = pos + (BLOCK - pos % BLOCK) % BLOCK
+            continue
+        yield kind, start, pos
+
+
 @dataclass
 class Framing:
     """Records out of the chunked log, with the damage met on the way."""
@@ -311,38 +351,17 @@ class Framing:
 
     def __iter__(self) -> Iterator[tuple[int, bytes]]:
         """(record number from 1, record bytes) for each whole record."""
-        data, size = self.data, len(self.data)
-        pos = len(MAGIC)
+        data = self.data
         parts: list[bytes] | None = None  # a record being assembled
-        while pos < size:
-            room = BLOCK - pos % BLOCK
-            if room < CHUNK_HEADER:
-                pos += room
-                continue
-            if size - pos < CHUNK_HEADER:  # a header cut short: the writer was stopped
+        for kind, start, end in chunks(data, len(MAGIC)):
+            if kind == CUT:  # the writer was stopped
                 self.damage()
                 return
-            checksum, length, kind = _HEADER.unpack_from(data, pos)
-            if kind == 0 and length == 0 and checksum == 0:  # zero padding to the block's end
-                pos += room
-                continue
-            start = pos + CHUNK_HEADER
-            if length > room - CHUNK_HEADER or kind not in (FULL, FIRST, MIDDLE, LAST):
+            if kind == BROKEN:
                 self.damage()
                 parts = None
-                pos += room  # resynchronise at the next block
                 continue
-            if start + length > size:  # the data cut short
-                self.damage()
-                return
-            chunk = data[start : start + length]
-            pos = start + length
-            if zlib.crc32(chunk, zlib.crc32(bytes((kind,)))) != checksum:
-                self.damage()
-                parts = None
-                pos = pos + (BLOCK - pos % BLOCK) % BLOCK
-                continue
-            parts, record = self._chunk(parts, kind, chunk)
+            parts, record = self._chunk(parts, kind, data[start:end])
             if record is not None:
                 self.records += 1
                 yield self.records, record
@@ -421,6 +440,17 @@ class _Run:
                 np.array(recs, dtype=np.int64),
             )
         self.lists.clear()
+
+    def absorb(self, later: _Run, records: int) -> None:
+        """What ``later`` read of the same file after this run's ``records`` records, as if read
+        here: its record numbers count on from them."""
+        for key in later.seen:
+            self.see(key)
+        for key, parts in later.series.items():
+            self.series.setdefault(key, []).extend((i, s, v, recs + records) for i, s, v, recs in parts)
+        self.ignored.update(later.ignored)
+        for key, steps in later.oversized.items():
+            self.oversized.setdefault(key, set()).update(steps)
 
     def curve(self, files: Sequence[LogFile]) -> Curve:
         key = resolve_metric(self.metric, self.series)
@@ -506,27 +536,53 @@ def _read_python(run: _Run, log: LogFile, index: int, data: bytes) -> None:
 
 
 def _read_native(log: LogFile, handle: io.FileIO, size: int, walker: _Native) -> None:
-    """The file in pieces of CHUNK_BYTES (whole blocks) from offset 0, through the walker."""
-    piece = max(BLOCK, CHUNK_BYTES // BLOCK * BLOCK)
-    buffer = bytearray(piece)
-    view = memoryview(buffer)
-    offset, start = 0, len(MAGIC)
-    buffer[:start] = MAGIC
-    got = start + fill(handle, view[start : min(piece, size)])
-    damaged, first = 0, None
-    while True:
-        last = got < piece or offset + got >= size
-        count, at = walker.walk(buffer, got, offset, last, start)
-        damaged += count
-        first = first or at
-        if last:
+    """The file through the walker: a large file in two parts at once, the second part's records
+    read into a run of their own and then taken over as if read in order (``_Run.absorb``)."""
+    fd = handle.fileno()
+    middle = _middle(fd, size)
+    if middle is None:
+        damage = walker.walk_range(fd, len(MAGIC), size)
+    else:
+        second = _Native(walker.function, _Run(walker.run.metric), walker.index)
+        with ThreadPoolExecutor(max_workers=1) as pool:  # the walker's calls let go of the GIL
+            later = pool.submit(second.walk_range, fd, middle, size)
+            damage = walker.walk_range(fd, len(MAGIC), middle)
+            after = later.result()
+        records = int(walker.state[_S_RECORDS])
+        walker.run.absorb(second.run, records)
+        damage = _Damage(damage.damaged + after.damaged, damage.first or (after.first and after.first + records))
+    for _ in range(damage.damaged):
+        walker.run.points.damaged(log.display, damage.first)
+
+
+def _middle(fd: int, size: int) -> int | None:
+    """Where a second walker may start in a file over SPLIT_BYTES: the first sound FIRST or FULL
+    chunk from the block nearest the middle, within SYNC_BLOCKS blocks. A walk from the file's start
+    meets the same chunk, with nothing pending once it is met (or a FIRST without its LAST, which
+    the first walker counts where its range ends, as the file's end). None: no split."""
+    if size <= SPLIT_BYTES or (os.cpu_count() or 1) < 2:
+        return None
+    begin = max(1, round(size / 2 / BLOCK)) * BLOCK
+    if begin >= size:
+        return None
+    data = os.pread(fd, min(SYNC_BLOCKS * BLOCK, size - begin), begin)
+    for kind, start, _ in chunks(data, 0):
+        if kind in (FULL, FIRST):
+            return begin + start - CHUNK_HEADER
+        if kind == CUT:
             break
-        offset += got
-        start = 0
-        got = fill(handle, view[: min(piece, size - offset)])
-    view.release()
-    for _ in range(damaged):
-        walker.run.points.damaged(log.display, first)
+    return None
+
+
+def _pread_into(fd: int, view: memoryview, offset: int) -> int:
+    """Read file bytes from ``offset`` into ``view`` until it is full or the file ends; the bytes read."""
+    got = 0
+    while got < len(view):
+        n = os.preadv(fd, [view[got:]], offset + got)
+        if not n:
+            break
+        got += n
+    return got
 
 
 # --- the compiled walker ---------------------------------------------------------------------------
@@ -535,6 +591,13 @@ def _read_native(log: LogFile, handle: io.FileIO, size: int, walker: _Native) ->
 def _native_function() -> ctypes._NamedFuncPointer | None:
     """drift_wandb_scan, or None when the library is not built (or was built without it)."""
     return native.function("drift_wandb_scan")
+
+
+class _Damage(NamedTuple):
+    """Damaged records met by a walk: how many, and the first one's number."""
+
+    damaged: int
+    first: int | None
 
 
 class _Native:
@@ -561,6 +624,29 @@ class _Native:
         self.key_len = np.empty(key_cap, dtype=np.int64)
         self.key_wanted = np.empty(key_cap, dtype=np.uint8)
         self.slots = np.empty(1 << (2 * key_cap - 1).bit_length(), dtype=np.int32)  # under half full
+
+    def walk_range(self, fd: int, begin: int, end: int) -> _Damage:
+        """The records whose first chunk starts in file bytes [begin, end), in pieces of CHUNK_BYTES
+        on block boundaries; ``begin`` is a chunk's start and the walk ends at ``end`` as at the
+        file's end."""
+        piece = max(BLOCK, CHUNK_BYTES // BLOCK * BLOCK)
+        buffer = bytearray(piece)
+        view = memoryview(buffer)
+        offset = begin // BLOCK * BLOCK
+        start = begin - offset
+        damage = _Damage(0, None)
+        try:
+            while True:
+                got = _pread_into(fd, view[: min(piece, end - offset)], offset)
+                last = got < piece or offset + got >= end
+                count, at = self.walk(buffer, got, offset, last, start)
+                damage = _Damage(damage.damaged + count, damage.first or at)
+                if last:
+                    return damage
+                offset += got
+                start = 0
+        finally:
+            view.release()
 
     def walk(self, buffer: bytearray, size: int, offset: int, last: bool, start: int) -> tuple[int, int | None]:
         """Every record of the piece; (damaged records, the first one's number or None)."""

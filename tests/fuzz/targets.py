@@ -85,6 +85,7 @@ LIMITS: dict[str, tuple[tuple[Any, str, tuple[int, ...]], ...]] = {
         (wandbrun, "VALUES_PER_CALL", (1, 2, 3)),
         (wandbrun, "KEYS_PER_CALL", (1, 2)),
         (wandbrun, "KEY_BYTES_PER_CALL", (1, 7)),
+        (wandbrun, "SPLIT_BYTES", (0, 1 << 40)),  # 0: any file over a block and a half in two parts
     ),
 }
 _BYTE_LIMITS = {"CHUNK_BYTES", "BLOCK_BYTES", "PIECE_BYTES"}
