@@ -5,6 +5,7 @@ reference loop)."""
 
 from __future__ import annotations
 
+import codecs
 import ctypes
 import os
 import random
@@ -44,15 +45,28 @@ def built() -> ctypes.CDLL:
 
 def test_the_text_scanner_is_built_and_used(tmp_path: Path) -> None:
     built()
-    path = tmp_path / "a.log"
-    path.write_text("".join(f"step {s:4d}/9 | loss {1 / (s + 1)} (+nanz)| norm 1\n" for s in range(9)))
-    with mock.patch.object(text_reader, "_match_native", wraps=text_reader._match_native) as spy:
-        curve = text_reader.read_text([LogFile(path, "a.log")], ReadSpec())
-    assert spy.call_count >= 1
-    assert curve.steps.tolist() == list(range(9))
-    with mock.patch.object(text_reader, "_match_native") as unused:
-        text_reader.read_text([LogFile(path, "a.log")], ReadSpec(), native_scan=False)
-        text_reader.read_text([LogFile(path, "a.log")], ReadSpec(), fast=False)
+    plain, crlf = tmp_path / "a.log", tmp_path / "b.log"
+    plain.write_text("".join(f"step {s:4d}/9 | loss {1 / (s + 1)} (+nanz)| norm 1\n" for s in range(9)))
+    crlf.write_bytes(plain.read_bytes().replace(b"\n", b"\r\n"))
+    original = text_reader._read_plain
+    for path, is_plain in ((plain, True), (crlf, False)):
+        answers: list[bool] = []
+
+        def plain_path(*args: object, answers: list[bool] = answers) -> bool:
+            answers.append(original(*args))  # type: ignore[arg-type]
+            return answers[-1]
+
+        with (
+            mock.patch.object(text_reader, "_read_plain", side_effect=plain_path),
+            mock.patch.object(text_reader, "_match_native", wraps=text_reader._match_native) as blocks,
+        ):
+            curve = text_reader.read_text([LogFile(path, path.name)], ReadSpec())
+        assert answers == [is_plain]
+        assert (blocks.call_count >= 1) != is_plain  # a file that is not plain is read again, block by block
+        assert curve.steps.tolist() == list(range(9))
+    with mock.patch.object(text_reader._Native, "scan") as unused:
+        text_reader.read_text([LogFile(plain, "a.log")], ReadSpec(), native_scan=False)
+        text_reader.read_text([LogFile(plain, "a.log")], ReadSpec(), fast=False)
     assert unused.call_count == 0
 
 
@@ -276,7 +290,7 @@ def test_user_pattern_matches_come_back_in_the_same_places() -> None:
     data = b"step 3 loss=1.5\nloss: \nxx step 4 loss=2\n"
     scanner = text_reader._native(matcher.regexp.pattern)
     assert scanner is not None
-    scanned = scanner.scan(data, 0, len(data), matcher)
+    scanned = scanner.scan(data, len(data), 0, len(data), matcher)
     expected = [
         (spans[matcher.value][0], spans[matcher.value][1], spans[matcher.step][0], spans[matcher.step][1])
         for spans in text_reader._matches(matcher.regexp, data, 0)
@@ -300,3 +314,79 @@ def test_multi_line_matches_across_block_boundaries_read_alike(block: int, tmp_p
             native_path, python_path, reference = readings([LogFile(path, "a.log")], ReadSpec(pattern=pattern))
         same(native_path, reference, f"native scanner vs reference, {pattern!r}")
         same(python_path, reference, f"python fast path vs reference, {pattern!r}")
+
+
+def _printed(x: float, style: int, digits: int) -> str:
+    """One way a trainer may print a float."""
+    if style == 0:
+        return repr(x)
+    if style == 1:
+        return f"{x:.{digits}e}"
+    if style == 2:
+        return f"{x:+.{digits}f}"
+    return f"{x:.{digits}g}".upper()
+
+
+EDGE_NUMBERS = [
+    "1e400", "-1e400", "1e-400", "4.9e-324", "2.4703282292062327e-324", "2.4703282292062328e-324",
+    "1.7976931348623157e308", "1.7976931348623159e308", "+0", "-0.0", "000012.50000", "9007199254740993",
+    "0.1000000000000000055511151231257827", "NaN", "-inf", "+Infinity", "nAn", "1.", ".5", "1e5",
+]  # fmt: skip
+NUMBER_TEXTS = st.one_of(
+    st.builds(_printed, st.floats(width=64), st.integers(0, 3), st.integers(0, 20)),
+    st.sampled_from(EDGE_NUMBERS),
+    st.from_regex(r"\A[+-]?[0-9]{1,25}(\.[0-9]{0,25})?([eE][+-]?[0-9]{1,3})?\Z"),
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(NUMBER_TEXTS, min_size=1, max_size=40))
+def test_the_scanner_converts_numbers_exactly_as_float_does(
+    tmp_path_factory: pytest.TempPathFactory, texts: list[str]
+) -> None:
+    """The scanner's own conversion (from_chars, strtod beyond double's range) against float()."""
+    built()
+    path = tmp_path_factory.mktemp("numbers") / "a.log"
+    path.write_text("".join(f"step {i} | loss {t}\n" for i, t in enumerate(texts)))
+    spec = ReadSpec(pattern=r"(?m)^step (?P<step>\d+) \| loss (?P<value>\S+)")
+    curve = text_reader.read_text([LogFile(path, "a.log")], spec)
+    expected = np.array([float(t) for t in texts])
+    expected[~np.isfinite(expected)] = np.inf  # every reader keeps a non-finite value as +inf
+    assert curve.steps.tolist() == list(range(len(texts)))
+    np.testing.assert_array_equal(curve.values, expected)
+    assert np.signbit(curve.values).tolist() == np.signbit(expected).tolist()  # -0.0 stays -0.0
+
+
+@pytest.mark.parametrize(
+    ("tail", "is_plain"),
+    [
+        (b"", True),
+        (b"\r\n", False),
+        (b"\x1b[31m", False),
+        (b"noise\n" * 200_000 + b"\x00", False),  # past the MiB that picks the recogniser
+        (b"x" * (2 << 20), False),
+    ],
+)
+def test_a_file_that_stops_being_plain_is_read_again_as_the_reference_reads_it(
+    tmp_path: Path, tail: bytes, is_plain: bool
+) -> None:
+    """A BOM, then plain lines, then (blocks later) a byte the plain path leaves to _lines."""
+    built()
+    lines = [f"step {s:4d}/99 | loss {1 / (s + 1)} (+nanz)| norm 1\n".encode() for s in range(60)]
+    data = codecs.BOM_UTF8 + b"".join(lines[:40]) + tail + b"".join(lines[40:])
+    path = tmp_path / "a.log"
+    path.write_bytes(data)
+    files = [LogFile(path, "a.log")]
+    original = text_reader._read_plain
+    answers: list[bool] = []
+
+    def plain_path(*args: object) -> bool:
+        answers.append(original(*args))  # type: ignore[arg-type]
+        return answers[-1]
+
+    with sizes(64, 16, 1 << 16), mock.patch.object(text_reader, "_read_plain", side_effect=plain_path):
+        got = reading(lambda: text_reader.read_text(files, ReadSpec()), ["a.log"])
+    assert answers == [is_plain]
+    with sizes(64, 16, 1 << 16):
+        same(got, reading(lambda: text_reader.read_text(files, ReadSpec(), fast=False), ["a.log"]), "plain path")
+    assert isinstance(got, tuple) == tail.endswith(b"\x00")  # binary data: the run's error

@@ -517,3 +517,12 @@ def test_the_readme_pattern_examples_read_their_lines() -> None:
     assert yaml_pattern is not None
     line = b"[2024-06-01 12:00:00] it=1200 objective=2.3401 lr=3e-4"
     assert user_pattern(yaml_pattern.group(1)).regexp.search(line) is not None
+
+
+def test_a_step_beyond_two_to_the_53_is_read_exactly_by_every_path(tmp_path: Path) -> None:
+    """Found by the property test: the reference loop read a step through float() and rounded it."""
+    path = tmp_path / "a.log"
+    path.write_text("step 0 | loss 10.9 | lr 0.0\nstep 499297429296392405 | loss 10.5 | lr 0.0\n")
+    for options in ({}, {"native_scan": False}, {"fast": False}):
+        curve = read_text([LogFile(path, "a.log")], ReadSpec(), **options)  # type: ignore[arg-type]
+        assert curve.steps.tolist() == [0, 499297429296392405], options

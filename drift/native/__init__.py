@@ -121,7 +121,7 @@ TEXT = Library(
             _params(
                 "handle buf len start limit line0 step_group value_group head_group mode split kinds flags spans "
                 "values steps lines cap res",
-                *(_PTR, _TEXT, _I64, _I64, _I64, _I64, _I64, _I64, _I64, _I64, _I64),
+                *(_PTR, _PTR, _I64, _I64, _I64, _I64, _I64, _I64, _I64, _I64, _I64),
                 *(_PTR, _PTR, _PTR, _PTR, _PTR, _PTR, _I64, _PTR),
             ),
         ),

@@ -36,7 +36,7 @@ import re2  # type: ignore[import-untyped]
 from drift import native
 from drift.curve import Curve, FloatArray, IntArray
 from drift.errors import LogError
-from drift.readers.common import INT64_MAX, LogFile, Points, ReadSpec, finish, reading
+from drift.readers.common import INT64_MAX, LogFile, Points, ReadSpec, fill, finish, reading
 from drift.readers.lineshape import line_shaped
 from drift.readers.recognisers import MAX_MEM, Compiled, best, user_pattern
 
@@ -46,6 +46,7 @@ OVERLAP = 64 << 10  # how far a pattern match may reach back across a block boun
 MAX_LINE = 1 << 20  # a longer line is skipped as damaged, without holding it in memory
 SNIFF_BYTES = 1 << 20  # how much of a file picks its recogniser
 _ANSI = re2.compile(rb"\x1b\[[0-9;?]*[ -/]*[@-~]")
+_NOT_PLAIN = (b"\x00", b"\r", b"\x1b")  # bytes _lines changes or refuses
 _UNANCHORED = re2._re2.RE2.Anchor.UNANCHORED
 _SUFFIX = {"K": 1e3, "M": 1e6, "B": 1e9, "T": 1e12, "Q": 1e15}
 _FLOAT_TEXT = b"0123456789.eE+-nNaAiIfFtTyY"  # numpy and float() agree on numbers made of these (tested)
@@ -201,6 +202,13 @@ def _read_file(run: _Run, index: int, log: LogFile, handle: BinaryIO) -> None:
     # first MiB holds no training line goes on looking, block by block.
     matcher = run.fixed or _recognise(handle)
     handle.seek(0)
+    scanner = _native(matcher.regexp.pattern) if matcher is not None and run.native and not matcher.head else None
+    if matcher is not None and scanner is not None:
+        found = _File(arrays=[])
+        if _read_plain(handle, matcher, scanner, found):
+            _finish_file(run, index, matcher, found)
+            return
+        handle.seek(0)
     found = _File(arrays=[] if run.fast else None)
     any_text = False
     carry = b""  # the tail of the previous block, matched again with the next
@@ -237,10 +245,57 @@ def _read_file(run: _Run, index: int, log: LogFile, handle: BinaryIO) -> None:
         if any_text:
             run.unrecognised.append(log.display)
         return
+    _finish_file(run, index, matcher, found)
+
+
+def _finish_file(run: _Run, index: int, matcher: Compiled, found: _File) -> None:
     run.recognised += 1
     run.used[matcher.name] = None
     if not (run.fast and _convert_fast(run, index, matcher, found)):
         _convert(run, index, matcher, found)
+
+
+def _read_plain(handle: BinaryIO, matcher: Compiled, scanner: _Native, found: _File) -> bool:
+    """``_read_file``'s loop for a plain file (UTF-8 with or without a BOM, LF line ends, no colour
+    code, no NUL, no line over MAX_LINE) through the native scanner, with each block read into one
+    buffer and scanned where it lies: no block is copied. The blocks are ``_lines``'s, cut where it
+    cuts them, so the matches are the same. False, with nothing but ``found`` changed, as soon as
+    the file turns out not to be plain: ``_read_file`` then reads it again."""
+    head = handle.read(4)
+    if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return False
+    skipped = len(codecs.BOM_UTF8) if head.startswith(codecs.BOM_UTF8) else 0
+    handle.seek(skipped)
+    buffer = bytearray(4 + BLOCK_BYTES + OVERLAP + 2 * MAX_LINE + 2)  # a block, and the lines carried
+    address = ctypes.addressof((ctypes.c_char * len(buffer)).from_buffer(buffer))
+    view = memoryview(buffer)
+    try:
+        filled = pos = base = 0
+        want = len(head) - skipped + BLOCK_BYTES  # _lines reads 4 bytes, then blocks
+        first = True
+        while True:
+            if want > len(buffer) - filled:  # lines carried that _lines would have grown a block for
+                return False
+            got = fill(handle, view[filled : filled + want])  # type: ignore[arg-type]
+            if any(buffer.find(byte, filled, filled + got) >= 0 for byte in _NOT_PLAIN):
+                return False
+            filled += got
+            last = got == 0 or (first and got <= len(head) - skipped)
+            end = filled if last else buffer.rfind(b"\n", 0, filled) + 1
+            if filled - end > MAX_LINE:  # a line _lines drops
+                return False
+            limit = end if last else _tail_start(buffer, end)
+            scanned = scanner.scan(address, end, pos, limit, matcher)
+            _take_scanned(matcher, buffer, scanned, base, found)
+            if last:
+                return True
+            keep = buffer.rfind(b"\n", 0, scanned.resume) + 1
+            base += scanned.newlines
+            buffer[: filled - keep] = buffer[keep:filled]
+            filled, pos = filled - keep, scanned.resume - keep
+            want, first = BLOCK_BYTES, False
+    finally:
+        view.release()
 
 
 def _recognise(handle: BinaryIO) -> Compiled | None:
@@ -248,9 +303,11 @@ def _recognise(handle: BinaryIO) -> Compiled | None:
     return None if b"\x00" in data else best(data)
 
 
-def _tail_start(block: bytes) -> int:
-    """The start of the line holding the byte OVERLAP before the block's end (0 for a short block)."""
-    return block.rfind(b"\n", 0, len(block) - OVERLAP) + 1 if len(block) > OVERLAP else 0
+def _tail_start(block: bytes | bytearray, end: int | None = None) -> int:
+    """The start of the line holding the byte OVERLAP before the block's end (``end``, by default its
+    length; 0 for a short block)."""
+    end = len(block) if end is None else end
+    return block.rfind(b"\n", 0, end - OVERLAP) + 1 if end > OVERLAP else 0
 
 
 def _match_block(
@@ -305,7 +362,7 @@ def _match_native(
     """``_match_block`` through the native scanner: the same matches, with the values and steps it
     converted as arrays; a block holding a match it left to Python (a step such as ``1K``, a value
     such as ``1,234``) goes on as text, as ``_match_block`` would give it."""
-    scanned = scanner.scan(block, pos, limit, matcher)
+    scanned = scanner.scan(block, len(block), pos, limit, matcher)
     if matcher.head:  # a head line's step carries to the values after it: in order, in Python
         kinds = scanned.kinds.tolist()
         rows = zip(kinds, scanned.spans.tolist(), scanned.lines.tolist(), strict=True)
@@ -313,16 +370,24 @@ def _match_native(
             head, step = ((c, d), _ABSENT) if kind == _K_HEAD else (_ABSENT, (c, d))
             if _event(run, matcher, block, head=head, step=step, value=(a, b), found=found):
                 found.lines.append(line + base + 1)
-    elif scanned.kinds.size:
-        lines = scanned.lines + (base + 1)
-        if scanned.flags.any():
-            spans = scanned.spans.tolist()
-            block_values = [block[a:b] for a, b, _, _ in spans]
-            block_steps = [block[c:d] for _, _, c, d in spans] if matcher.step else []
-            found.add_block(block_steps, block_values, lines)
-        else:
-            found.add_arrays(scanned.steps if matcher.step else None, scanned.values, lines)
+    else:
+        _take_scanned(matcher, block, scanned, base, found)
     return scanned.resume, scanned.newlines
+
+
+def _take_scanned(matcher: Compiled, block: bytes | bytearray, scanned: _Scanned, base: int, found: _File) -> None:
+    """A block's matches without head lines into ``found``: as the scanner's arrays, or as text when
+    it left one of them to Python."""
+    if not scanned.kinds.size:
+        return
+    lines = scanned.lines + (base + 1)
+    if scanned.flags.any():
+        spans = scanned.spans.tolist()
+        block_values = [bytes(block[a:b]) for a, b, _, _ in spans]
+        block_steps = [bytes(block[c:d]) for _, _, c, d in spans] if matcher.step else []
+        found.add_block(block_steps, block_values, lines)
+    else:
+        found.add_arrays(scanned.steps if matcher.step else None, scanned.values, lines)
 
 
 def _line_numbers(block: bytes, positions: Sequence[int] | IntArray, base: int) -> IntArray:
@@ -396,9 +461,10 @@ class _Native:
     def __del__(self) -> None:
         self._lib.drift_text_free(self._handle)
 
-    def scan(self, block: bytes, pos: int, limit: int, matcher: Compiled) -> _Scanned:
-        """The matches in ``block`` from ``pos``, as ``_matches`` finds them, up to the first that ends
-        after ``limit``; ``resume`` as ``_match_block`` sets it."""
+    def scan(self, block: bytes | int, size: int, pos: int, limit: int, matcher: Compiled) -> _Scanned:
+        """The matches in ``block`` (its ``size`` bytes; an address, or bytes) from ``pos``, as
+        ``_matches`` finds them, up to the first that ends after ``limit``; ``resume`` as
+        ``_match_block`` sets it."""
         cap = _SCAN_CAP
         kinds = np.empty(cap, dtype=np.int8)
         flags = np.empty(cap, dtype=np.int8)
@@ -414,7 +480,7 @@ class _Native:
             count = native.check(
                 "drift_text_scan",
                 self._lib.drift_text_scan(
-                    *(self._handle, block, len(block), pos, limit, line0),
+                    *(self._handle, block, size, pos, limit, line0),
                     *(matcher.step, matcher.value, matcher.head, self._mode, split),
                     *(kinds.ctypes.data, flags.ctypes.data, spans.ctypes.data, values.ctypes.data),
                     *(steps.ctypes.data, lines.ctypes.data, cap, res.ctypes.data),
@@ -625,6 +691,8 @@ def parse_step(text: bytes) -> tuple[float, float] | None:
         if not number.is_integer():
             return None
         unit = 1.0
+    if scale == 1 and body.isdigit():  # exact beyond 2**53, as the fast paths' int64 steps are
+        return int(body), 1.0
     return number * scale, max(unit, 1.0)
 
 
