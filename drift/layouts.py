@@ -334,7 +334,8 @@ def sniff_content(path: Path) -> str | None:
     if text.startswith(b"{"):
         first = text.split(b"\n", 1)[0]
         if first.rstrip().endswith(b"}"):
-            return sniff_jsonl(path)
+            # Hugging Face Trainer prints its logs as Python dicts ({'loss': 0.5, ...}): not JSON
+            return sniff_jsonl(path) if _json_object_among(text.splitlines()[:50]) else None
         return "trainer-state" if b'"log_history"' in head else None
     line = text.split(b"\n", 1)[0].decode("utf-8", "replace").strip().lower()
     columns = [c.strip() for c in line.split(",")]
@@ -343,6 +344,19 @@ def sniff_content(path: Path) -> str | None:
     if len(head) >= 12 and _looks_like_tfrecord(head):
         return "tensorboard"
     return None
+
+
+def _json_object_among(lines: list[bytes]) -> bool:
+    """Whether one of ``lines`` that opens with a brace is a JSON object (one damaged line does not
+    make a JSON-lines log something else)."""
+    for raw in lines:
+        if raw.lstrip().startswith(b"{"):
+            try:
+                if isinstance(json.loads(raw), dict):
+                    return True
+            except (ValueError, RecursionError):
+                continue
+    return False
 
 
 def _looks_like_tfrecord(head: bytes) -> bool:

@@ -360,8 +360,23 @@ def test_another_metric_needs_a_pattern(tmp_path: Path) -> None:
 def test_csv_and_json_lines_under_log_names_stay_theirs(tmp_path: Path) -> None:
     write(tmp_path / "keras" / "training.log", "epoch,loss,val_loss\n0,1.0,1.1\n1,0.9,1.0\n")
     write(tmp_path / "console" / "slurm-123.out", llmc())
+    write(
+        tmp_path / "jsonl" / "train.log", '{"step": 1, "loss": }\n{"step": 2, "loss": 2.25}\n'
+    )  # a damaged first line
     found = discover(["."], tmp_path)
-    assert {run.name: run.format for run in found.runs} == {"keras": "csv", "console": "text"}
+    assert {run.name: run.format for run in found.runs} == {"keras": "csv", "console": "text", "jsonl": "jsonl"}
+
+
+def test_a_log_of_hugging_face_dicts_alone_is_a_console_log_not_json_lines(tmp_path: Path) -> None:
+    """Found while timing: a Trainer log without progress bars starts with a brace on every line,
+    and was taken for JSON lines, whose reader then refused its first line."""
+    lines = [
+        f"{{'loss': {2.0 / s}, 'grad_norm': 1.5, 'learning_rate': 4.9e-05, 'epoch': {s / 10}}}" for s in range(1, 6)
+    ]
+    write(tmp_path / "run" / "train.log", "\n".join(lines) + "\n")
+    (run,) = discover(["."], tmp_path).runs
+    assert run.format == "text"
+    assert curve_of(read(run.files[0].path)) == [(s, 2.0 / s) for s in range(1, 6)]
 
 
 # ---- the pattern input ----------------------------------------------------------------------

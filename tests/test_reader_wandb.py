@@ -393,7 +393,7 @@ def long_file(tmp_path_factory: pytest.TempPathFactory) -> tuple[bytes, int]:
     return data, at
 
 
-@pytest.mark.parametrize("shift", [-8, -7, -1, 0, 1, 5, 6, 7, 40, 300])
+@pytest.mark.parametrize("shift", [-7, -1, 0, 6, 7, 300])
 @pytest.mark.parametrize("change", ["flip", "cut", "zero header"])
 def test_the_two_parts_agree_with_the_reference_on_damage_near_where_they_meet(
     tmp_path: Path, long_file: tuple[bytes, int], shift: int, change: str
