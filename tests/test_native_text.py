@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import codecs
 import ctypes
+import math
 import os
 import random
 import tempfile
@@ -390,3 +391,37 @@ def test_a_file_that_stops_being_plain_is_read_again_as_the_reference_reads_it(
     with sizes(64, 16, 1 << 16):
         same(got, reading(lambda: text_reader.read_text(files, ReadSpec(), fast=False), ["a.log"]), "plain path")
     assert isinstance(got, tuple) == tail.endswith(b"\x00")  # binary data: the run's error
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    trainer=st.sampled_from(["Keras", "OLMo"]),
+    rows=st.lists(
+        st.tuples(st.integers(0, 6), st.lists(st.floats(0, 10) | st.just(math.nan), max_size=3)),
+        max_size=40,
+    ),
+    values_first=st.booleans(),
+    block=st.sampled_from([1, 64, 333, 1 << 20]),
+    cap=st.sampled_from([1, 7, 1 << 16]),
+)
+def test_head_lines_read_alike_through_the_arrays_and_the_loop(
+    *, trainer: str, rows: list[tuple[int, list[float]]], values_first: bool, block: int, cap: int
+) -> None:
+    """Head lines (Keras's epochs, OLMo's steps) whose counter goes back, repeats and starts from 0,
+    with values before the first of them: the scanner's arrays (_take_heads) against the loop."""
+    built()
+    head, value = {
+        "Keras": ("Epoch {}/9\n", "10/10 [====] - 1s 3ms/step - loss: {} - val_loss: 2.0\n"),
+        "OLMo": ("x\tINFO\t[step={}/100,epoch=0]\n", "    train/CrossEntropyLoss={}\n"),
+    }[trainer]
+    text = value.format(1.5) if values_first else ""
+    for printed, losses in rows:
+        text += head.format(printed) + "".join(value.format(loss) for loss in losses)
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "a.log"
+        path.write_text(text)
+        files = [LogFile(path, "a.log")]
+        with sizes(block, 300, cap):
+            native_path, python_path, reference = readings(files, ReadSpec())
+    same(native_path, reference, "native scanner vs reference")
+    same(python_path, reference, "python fast path vs reference")

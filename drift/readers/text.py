@@ -172,6 +172,15 @@ class _File:
         self.values += [repr(v).encode() for v in values.tolist()]
         self.lines += lines.tolist()
 
+    def to_head_text(self) -> None:
+        """Text mode for a head-line matcher: the arrays ``_take_heads`` made as the steps of their
+        values' head lines, and the values as text that converts to the same numbers."""
+        for steps, values, lines in self.arrays or ():
+            self.heads += steps.tolist() if steps is not None else []
+            self.values += [repr(v).encode() for v in values.tolist()]
+            self.lines += lines.tolist()
+        self.arrays = None
+
     def to_text(self) -> None:
         """Back to text mode: the arrays as text that converts to the same numbers."""
         for steps, values, lines in self.arrays or ():
@@ -324,6 +333,7 @@ def _match_block(
     block_steps: list[bytes] = []
     block_values: list[bytes] = []
     if matcher.head:
+        found.to_head_text()
         for spans in _matches(matcher.regexp, block, pos):
             if spans[0][1] > limit:
                 resume = min(spans[0][0], limit)
@@ -363,16 +373,61 @@ def _match_native(
     converted as arrays; a block holding a match it left to Python (a step such as ``1K``, a value
     such as ``1,234``) goes on as text, as ``_match_block`` would give it."""
     scanned = scanner.scan(block, len(block), pos, limit, matcher)
-    if matcher.head:  # a head line's step carries to the values after it: in order, in Python
+    if not matcher.head:
+        _take_scanned(matcher, block, scanned, base, found)
+    elif not _take_heads(run, matcher, scanned, base, found):
+        # a head line's step carries to the values after it: in order, in Python
+        found.to_head_text()
         kinds = scanned.kinds.tolist()
         rows = zip(kinds, scanned.spans.tolist(), scanned.lines.tolist(), strict=True)
         for kind, (a, b, c, d), line in rows:
             head, step = ((c, d), _ABSENT) if kind == _K_HEAD else (_ABSENT, (c, d))
             if _event(run, matcher, block, head=head, step=step, value=(a, b), found=found):
                 found.lines.append(line + base + 1)
-    else:
-        _take_scanned(matcher, block, scanned, base, found)
     return scanned.resume, scanned.newlines
+
+
+def _take_heads(run: _Run, matcher: Compiled, scanned: _Scanned, base: int, found: _File) -> bool:
+    """``_event`` over a block's matches at once, for a head-line matcher without a step group (OLMo,
+    Keras) whose matches the scanner converted entirely: each value takes the step of the last
+    head line before it, the counter's restarts counted as ``_event`` counts them. False, with
+    nothing changed, when it cannot (text mode, a match left to Python, a step that large sums
+    could take beyond int64): the loop then reads the block."""
+    if found.arrays is None or matcher.step or scanned.flags.any():
+        return False
+    is_head = scanned.kinds == _K_HEAD
+    printed = scanned.steps[is_head]
+    if (printed.size and int(printed.max()) >= _HEAD_LIMIT) or (run.last_head or 0) >= INT64_MAX // 4:
+        return False
+    before = run.last_head  # the step of values before the block's first head line
+    effective = printed
+    if printed.size and matcher.steps == "restarts":
+        # A head at or below the one before it starts the counter again: the offset becomes the last
+        # step (one more for a counter from 0), so each restart adds the step printed before it.
+        previous = np.empty_like(printed)
+        previous[1:] = printed[:-1]
+        restart = np.empty(printed.size, dtype=bool)
+        restart[1:] = printed[1:] <= printed[:-1]
+        restart[0] = before is not None and int(printed[0]) + run.offset <= before
+        previous[0] = 0 if before is None else before - run.offset
+        offsets = run.offset + np.cumsum(np.where(restart, previous + (printed == 0), 0))
+        effective = printed + offsets
+        run.offset = int(offsets[-1])
+        run.restarts += int(np.count_nonzero(restart))
+    if printed.size:
+        run.last_head = int(effective[-1])
+    is_value = ~is_head
+    owner = np.maximum.accumulate(np.where(is_head, np.arange(is_head.size), -1))[is_value]
+    steps = np.zeros(is_head.size, dtype=np.int64)
+    steps[is_head] = effective
+    steps = steps[np.maximum(owner, 0)]
+    keep = owner >= 0
+    if before is not None:
+        steps[~keep] = before
+        keep[:] = True
+    values, lines = scanned.values[is_value][keep], scanned.lines[is_value][keep] + (base + 1)
+    found.arrays.append((steps[keep], values, lines))
+    return True
 
 
 def _take_scanned(matcher: Compiled, block: bytes | bytearray, scanned: _Scanned, base: int, found: _File) -> None:
@@ -434,6 +489,7 @@ _SCAN_CAP = 1 << 17  # matches (line-shaped patterns: lines) per call
 _MODE_SEARCH, _MODE_LINES = 0, 1
 # Lines spanning more than this are matched on two threads (line-shaped patterns, two cores).
 _SPLIT_BYTES = 1 << 20
+_HEAD_LIMIT = 1 << 32  # head-line steps below this add up within int64 over a block (_take_heads)
 
 
 @dataclass(frozen=True)
@@ -638,9 +694,18 @@ def _convert(run: _Run, index: int, matcher: Compiled, found: _File) -> None:
 def _convert_fast(run: _Run, index: int, matcher: Compiled, found: _File) -> bool:
     """``_convert`` on the arrays of a file read in array mode, whose steps only go up where the
     counter may restart; False leaves the file to ``_convert`` (the tests hold the two equal)."""
-    if found.arrays is None or matcher.head:
+    if found.arrays is None:
         return False
     if not found.arrays:
+        return True
+    if matcher.head:  # _take_heads's steps and values, as _convert takes them
+        steps = np.concatenate([s for s, _, _ in found.arrays if s is not None])
+        values = np.concatenate([v for _, v, _ in found.arrays])
+        lines = np.concatenate([line for _, _, line in found.arrays])
+        found.arrays = []
+        if steps.size:
+            run.last_step = int(steps[-1])
+            run.points.add(index, steps, values, lines)
         return True
     values = np.concatenate([v for _, v, _ in found.arrays])
     lines = np.concatenate([line for _, _, line in found.arrays])
