@@ -9,7 +9,9 @@ run is an ERROR naming the file and line. A last line cut in the middle is read 
 
 Each file streams in blocks of whole lines. A block is matched from where the previous one left
 off, and the last 64 KiB of a block are matched again with the next, so a ``pattern`` that spans
-lines still matches across a block boundary (up to that length).
+lines still matches across a block boundary (up to that length). Through the native scanner a
+plain file (no UTF-16, CR, colour code or NUL) is read into one reused buffer and scanned where it
+lies, in the same blocks (``_read_plain``).
 
 Steps (see ``StepRule``): a step printed again keeps the last value read (a resumed run), as in
 every other format. A counter that restarts (Keras epochs, a progress bar per epoch, DeepSpeed-Chat's

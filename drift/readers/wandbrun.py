@@ -27,7 +27,8 @@ not decode is damaged as a whole (nothing of it is used) and counted at its own 
 cut short (a killed writer) ends in a damaged record.
 
 The compiled walker (``drift/native/wandb.c``) reads the file in block-aligned pieces when it is
-built; the pure-Python reference below gives the same results, only slower.
+built, a file over SPLIT_BYTES in two parts on two threads (``_read_native``); the pure-Python
+reference below gives the same results, only slower.
 """
 
 from __future__ import annotations
