@@ -425,3 +425,55 @@ def test_head_lines_read_alike_through_the_arrays_and_the_loop(
             native_path, python_path, reference = readings(files, ReadSpec())
     same(native_path, reference, "native scanner vs reference")
     same(python_path, reference, "python fast path vs reference")
+
+
+def _search(lib: ctypes.CDLL, handle: int, data: bytes, *, split: int, cap: int, limit: int) -> tuple[object, ...]:
+    """Every match of RE2's search (mode 0) of ``data`` up to ``limit`` in calls of ``cap``, as the
+    reader makes them; the matches, the last stop and resume, and the newlines it counted."""
+    kinds, flags = np.empty(cap, np.int8), np.empty(cap, np.int8)
+    spans, values, steps = np.empty((cap, 4), np.int64), np.empty(cap, np.float64), np.empty(cap, np.int64)
+    lines, res = np.empty(cap, np.int64), np.zeros(3, np.int64)
+    found: list[tuple[object, ...]] = []
+    pos = line0 = 0
+    for _ in range(4 * len(data) + 8):
+        n = lib.drift_text_scan(
+            handle, data, len(data), pos, limit, line0, 1, 2, 0, 0, split, kinds.ctypes.data, flags.ctypes.data,
+            spans.ctypes.data, values.ctypes.data, steps.ctypes.data, lines.ctypes.data, cap, res.ctypes.data,
+        )  # fmt: skip
+        assert n >= 0
+        found += zip(spans[:n].tolist(), lines[:n].tolist(), flags[:n].tolist(), strict=True)
+        pos, line0 = int(res[0]), int(res[2])
+        if res[1] != 1:  # STOP_MORE: called again
+            return found, res.tolist()
+    raise AssertionError("the scan did not end")
+
+
+SEARCH_PATTERNS = [
+    rb"(?m)^(?P<step>\d*)(?P<value>\d*)\b",  # empty matches at each line start, found twice
+    rb"\b(?P<step>\d*)(?P<value>[\d.]*)\b",  # empty matches at word boundaries
+    rb"(?s)s(?P<step>\d+).*?l(?P<value>\d+)",  # matches across lines, over where the halves meet
+    rb"s(?P<step>\d+) l(?P<value>\S+)",
+]
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    pattern=st.sampled_from(SEARCH_PATTERNS),
+    lines=st.lists(st.text(alphabet="s1l2 .x\n", max_size=12), max_size=30),
+    cap=st.sampled_from([4, 5, 9, 1 << 16]),
+    end=st.floats(0, 1),
+)
+def test_the_search_on_two_threads_finds_what_one_finds(pattern: bytes, lines: list[str], cap: int, end: float) -> None:
+    """The search split where the halves meet at every place the text puts it: the other thread's
+    matches join only where both searches agree on a match and the position after it (an empty
+    match at the middle found twice by the one search, once by the other)."""
+    lib = built()
+    handle, _ = _handle(lib, pattern)
+    try:
+        data = "\n".join(lines).encode()
+        limit = int(end * len(data))
+        one = _search(lib, handle, data, split=0, cap=cap, limit=limit)
+        assert _search(lib, handle, data, split=1, cap=cap, limit=limit) == one
+        assert _search(lib, handle, data, split=len(data) // 3, cap=cap, limit=limit) == one
+    finally:
+        lib.drift_text_free(handle)

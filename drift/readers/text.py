@@ -489,7 +489,7 @@ _STOP_END, _STOP_MORE, _STOP_LIMIT = 0, 1, 2
 _ABSENT = (-1, -1)
 _SCAN_CAP = 1 << 17  # matches (line-shaped patterns: lines) per call
 _MODE_SEARCH, _MODE_LINES = 0, 1
-# Lines spanning more than this are matched on two threads (line-shaped patterns, two cores).
+# More than this to match is matched on two threads (two cores): lines, or the search.
 _SPLIT_BYTES = 1 << 20
 _HEAD_LIMIT = 1 << 32  # head-line steps below this add up within int64 over a block (_take_heads)
 

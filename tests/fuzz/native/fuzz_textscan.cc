@@ -4,10 +4,10 @@
  * is scanned whole with the wrapper's capacity, then with capacities of 1 to 7 matches per call,
  * and again up to a limit: the calls must resume to the same matches, every span must lie in the
  * buffer, a converted value must be what strtod reads from its span, a converted step its digits,
- * a line number the newlines before it. A line-shaped pattern (marked in the file) is scanned
- * again one line at a time (MODE_LINES), on one thread and split between two at a point the
- * input picks: the same matches, stops and resume points as RE2's search (the fast path against
- * the slow one). */
+ * a line number the newlines before it. Every pattern is searched again on two threads, split
+ * past sizes the input picks, and a line-shaped pattern (marked in the file) is scanned again one
+ * line at a time (MODE_LINES), on one thread and split between two: the same matches, stops and
+ * resume points as RE2's search on one thread (the fast paths against the slow one). */
 #include <re2/re2.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -102,7 +102,7 @@ std::vector<Match> scan(const Pattern &p, const char *buf, int64_t len, int64_t 
                                     lines.data(), cap, res);
         CHECK(n >= 0 && n <= cap);
         CHECK(res[1] >= 0 && res[1] <= 2 && res[0] >= pos && res[0] <= len + 1);
-        CHECK(res[1] != 1 || n == cap || how.mode == 1);
+        CHECK(res[1] != 1 || n == cap || how.mode == 1 || how.split > 0);
         CHECK(res[2] == newlines(buf, res[1] == 0 ? limit : res[0]));
         for (int64_t i = 0; i < n; i++) {
             Match m{kinds[i], flags[i], {}, 0, 0, lines[i]};
@@ -190,8 +190,15 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     CHECK(upto.size() <= whole.size());
     for (size_t i = 0; i < upto.size(); i++) CHECK(upto[i] == whole[i]);
     if (stop_small == 2) CHECK(resume_small <= limit);
+    int64_t split = len ? (uint8_t)buf[len / 3] % 64 : 0;
+    for (How how : {How{0, split}, How{0, 1}}) { /* the search on two threads */
+        int64_t r, s;
+        CHECK(scan(p, buf, len, 0, len, 1 << 16, how, &r, &s) == whole && s == stop && r == resume);
+        CHECK(scan(p, buf, len, 0, len, 4 + cap, how, &r, &s) == whole && s == 0);
+        CHECK(scan(p, buf, len, 0, limit, 4 + cap, how, &r, &s) == upto && s == stop_small &&
+              (s != 2 || r == resume_small));
+    }
     if (p.line_shaped) { /* one line at a time, on one thread and on two: what the search finds */
-        int64_t split = len ? (uint8_t)buf[len / 3] % 64 : 0;
         std::vector<Match> from = scan(p, buf, len, start, len, 1 << 16, search, &resume, &stop);
         std::vector<Match> upto_from = scan(p, buf, len, start, limit < start ? start : limit, cap, search, &resume_small,
                                             &stop_small);
