@@ -309,12 +309,16 @@ int64_t scan_search_split(const Handle *h, const Groups &g, const char *buf, int
     re2::StringPiece sub[MAX_GROUPS];
     re2::StringPiece text(buf, (size_t)len);
     size_t j = 0;
-    for (int64_t p = stop->resume;; ) {
+    for (int64_t p = stop->resume;; ) { /* scan_search's loop, in its order: past the end is the end */
+        if (p > len) {
+            *stop = Stop{STOP_END, p};
+            return count;
+        }
         if (count == half) {
             *stop = Stop{STOP_MORE, p};
             return count;
         }
-        if (p > len || !h->re->Match(text, (size_t)p, (size_t)len, re2::RE2::UNANCHORED, sub, g.n_sub)) {
+        if (!h->re->Match(text, (size_t)p, (size_t)len, re2::RE2::UNANCHORED, sub, g.n_sub)) {
             *stop = Stop{STOP_END, p};
             return count;
         }
