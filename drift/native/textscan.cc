@@ -213,8 +213,9 @@ struct Stop {
     int64_t resume;
 };
 
-/* Internal: scan_search met a match that starts at or after its `before`. */
-constexpr int STOP_SPLIT = 3;
+/* Internal: scan_search met a match that starts at or after its `before`; it met a match of
+ * `join` with the same search position after it. */
+constexpr int STOP_SPLIT = 3, STOP_JOINED = 4;
 
 /* A match's bounds and the search position after it: two searches of the same text that agree on
  * these go on alike. */
@@ -222,12 +223,14 @@ struct Bound {
     int64_t start, end, next;
 };
 
-/* MODE_SEARCH: the loop text.py's _matches runs, from pos, at most cap matches; it stops before a
- * match that starts at or after `before` (STOP_SPLIT, resume: the search position), and appends
- * each match's Bound to `bounds` (reserved for cap) when given. */
+/* MODE_SEARCH: the loop text.py's _matches runs, from pos, at most cap matches. It stops before a
+ * match that starts at or after `before` (STOP_SPLIT, resume: the search position); appends each
+ * match's Bound to `bounds` (reserved for cap) when given; and when given `join` (another search's
+ * Bounds, in order), stops after a match that is (*joined) of them (STOP_JOINED). */
 int64_t scan_search(const Handle *h, const Groups &g, const char *buf, int64_t len, int64_t pos, int64_t limit,
                     Newlines &nl, const Out &o, int64_t cap, Stop *stop, int64_t before = INT64_MAX,
-                    std::vector<Bound> *bounds = nullptr) {
+                    std::vector<Bound> *bounds = nullptr, const std::vector<Bound> *join = nullptr,
+                    size_t *joined = nullptr) {
     re2::StringPiece sub[MAX_GROUPS];
     re2::StringPiece text(buf ? buf : "", (size_t)len);
     int64_t count = 0;
@@ -253,6 +256,14 @@ int64_t scan_search(const Handle *h, const Groups &g, const char *buf, int64_t l
         count++;
         pos = m_end > pos ? m_end : pos + 1;
         if (bounds) bounds->push_back(Bound{m_start, m_end, pos});
+        if (join) {
+            size_t &j = *joined;
+            while (j < join->size() && (*join)[j].start < m_start) j++;
+            if (j < join->size() && (*join)[j].start == m_start && (*join)[j].end == m_end && (*join)[j].next == pos) {
+                stop->why = STOP_JOINED;
+                break;
+            }
+        }
     }
     stop->resume = pos;
     return count;
@@ -268,9 +279,9 @@ int64_t line_start(const char *buf, int64_t len, int64_t pos) {
 /* MODE_SEARCH on two threads, for more than split bytes before the limit. The search from a line
  * start near the middle runs on another thread, writing from cap / 2; this one searches from pos
  * up to the first match that starts at or after the middle, then goes on from where it stopped
- * until it finds a match the other found with the same search position after it: from there the
- * two are one search, and the other's later matches move up behind. When this search stops first
- * (the end, the limit, cap / 2 matches), what the other found is dropped. */
+ * until it finds a match the other found with the same search position after it (STOP_JOINED):
+ * from there the two are one search, and the other's later matches move up behind. When this
+ * search stops first (the end, the limit, cap / 2 matches), what the other found is dropped. */
 int64_t scan_search_split(const Handle *h, const Groups &g, const char *buf, int64_t len, int64_t pos, int64_t limit,
                           Newlines &nl, int64_t split, const Out &o, int64_t cap, Stop *stop) {
     int64_t half = cap / 2, middle = pos < len ? line_start(buf, len, pos + (len - pos) / 2) : len + 1;
@@ -306,43 +317,18 @@ int64_t scan_search_split(const Handle *h, const Groups &g, const char *buf, int
     }
     if (stop->why != STOP_SPLIT) return count;
     int64_t base = nl.before(middle);
-    re2::StringPiece sub[MAX_GROUPS];
-    re2::StringPiece text(buf, (size_t)len);
     size_t j = 0;
-    for (int64_t p = stop->resume;; ) { /* scan_search's loop, in its order: past the end is the end */
-        if (p > len) {
-            *stop = Stop{STOP_END, p};
-            return count;
-        }
-        if (count == half) {
-            *stop = Stop{STOP_MORE, p};
-            return count;
-        }
-        if (!h->re->Match(text, (size_t)p, (size_t)len, re2::RE2::UNANCHORED, sub, g.n_sub)) {
-            *stop = Stop{STOP_END, p};
-            return count;
-        }
-        int64_t m_start = sub[0].data() - text.data(), m_end = m_start + (int64_t)sub[0].size();
-        if (m_end > limit) {
-            *stop = Stop{STOP_LIMIT, m_start < limit ? m_start : limit};
-            return count;
-        }
-        int64_t a = emit(g, sub, buf, o, count);
-        o.lines[count] = a < 0 ? 0 : nl.before(a + 1);
-        count++;
-        p = m_end > p ? m_end : p + 1;
-        while (j < later.size() && later[j].start < m_start) j++;
-        if (j < later.size() && later[j].start == m_start && later[j].end == m_end && later[j].next == p) {
-            int64_t from = (int64_t)j + 1, n = second - from;
-            o.move(count, half + from, n);
-            for (int64_t i = count; i < count + n; i++) {
-                if (o.spans[4 * i] >= 0) o.lines[i] += base; /* the other counted from the middle */
-            }
-            *stop = stop2;
-            nl = Newlines{buf, nl2.at, nl2.count + base};
-            return count + n;
-        }
+    count += scan_search(h, g, buf, len, stop->resume, limit, nl, o.at(count), half - count, stop, INT64_MAX, nullptr,
+                         &later, &j);
+    if (stop->why != STOP_JOINED) return count;
+    int64_t from = (int64_t)j + 1, n = second - from;
+    o.move(count, half + from, n);
+    for (int64_t i = count; i < count + n; i++) {
+        if (o.spans[4 * i] >= 0) o.lines[i] += base; /* the other counted from the middle */
     }
+    *stop = stop2;
+    nl = Newlines{buf, nl2.at, nl2.count + base};
+    return count + n;
 }
 
 /* MODE_LINES over the line starts in [from, to) (from: a line start; line: its index), from the
