@@ -174,19 +174,13 @@ class _File:
         self.values += [repr(v).encode() for v in values.tolist()]
         self.lines += lines.tolist()
 
-    def to_head_text(self) -> None:
-        """Text mode for a head-line matcher: the arrays ``_take_heads`` made as the steps of their
-        values' head lines, and the values as text that converts to the same numbers."""
+    def to_text(self, *, heads: bool = False) -> None:
+        """Back to text mode: the arrays as text that converts to the same numbers; with ``heads``
+        (a head-line matcher), their steps are the head-line steps ``_take_heads`` gave the values."""
         for steps, values, lines in self.arrays or ():
-            self.heads += steps.tolist() if steps is not None else []
-            self.values += [repr(v).encode() for v in values.tolist()]
-            self.lines += lines.tolist()
-        self.arrays = None
-
-    def to_text(self) -> None:
-        """Back to text mode: the arrays as text that converts to the same numbers."""
-        for steps, values, lines in self.arrays or ():
-            if steps is not None:
+            if steps is not None and heads:
+                self.heads += steps.tolist()
+            elif steps is not None:
                 self.steps += [str(s).encode() for s in steps.tolist()]
             self.values += [repr(v).encode() for v in values.tolist()]
             self.lines += lines.tolist()
@@ -335,7 +329,7 @@ def _match_block(
     block_steps: list[bytes] = []
     block_values: list[bytes] = []
     if matcher.head:
-        found.to_head_text()
+        found.to_text(heads=True)
         for spans in _matches(matcher.regexp, block, pos):
             if spans[0][1] > limit:
                 resume = min(spans[0][0], limit)
@@ -379,7 +373,7 @@ def _match_native(
         _take_scanned(matcher, block, scanned, base, found)
     elif not _take_heads(run, matcher, scanned, base, found):
         # a head line's step carries to the values after it: in order, in Python
-        found.to_head_text()
+        found.to_text(heads=True)
         kinds = scanned.kinds.tolist()
         rows = zip(kinds, scanned.spans.tolist(), scanned.lines.tolist(), strict=True)
         for kind, (a, b, c, d), line in rows:
@@ -700,21 +694,12 @@ def _convert_fast(run: _Run, index: int, matcher: Compiled, found: _File) -> boo
         return False
     if not found.arrays:
         return True
-    if matcher.head:  # _take_heads's steps and values, as _convert takes them
-        steps = np.concatenate([s for s, _, _ in found.arrays if s is not None])
-        values = np.concatenate([v for _, v, _ in found.arrays])
-        lines = np.concatenate([line for _, _, line in found.arrays])
-        found.arrays = []
-        if steps.size:
-            run.last_step = int(steps[-1])
-            run.points.add(index, steps, values, lines)
-        return True
     values = np.concatenate([v for _, v, _ in found.arrays])
     lines = np.concatenate([line for _, _, line in found.arrays])
     count = values.size
-    if matcher.step:
+    if matcher.head or matcher.step:  # the steps _take_heads gave, or the printed ones
         steps = np.concatenate([s for s, _, _ in found.arrays if s is not None])
-        if matcher.steps == "restarts":
+        if matcher.steps == "restarts" and not matcher.head:  # _take_heads counted a head's restarts
             if np.any(steps[1:] < steps[:-1]) or (run.last_step is not None and steps[0] + run.offset < run.last_step):
                 found.to_text()
                 return False
@@ -723,8 +708,9 @@ def _convert_fast(run: _Run, index: int, matcher: Compiled, found: _File) -> boo
         steps = np.arange(run.ordinal + 1, run.ordinal + count + 1, dtype=np.int64)
         run.ordinal += count
     found.arrays = []
-    run.last_step = int(steps[-1])
-    run.points.add(index, steps, values, lines)
+    if steps.size:  # a head-line file's blocks may all be head lines
+        run.last_step = int(steps[-1])
+        run.points.add(index, steps, values, lines)
     return True
 
 
