@@ -4,6 +4,7 @@ it found become one run's curve (steps ascending, the last value read for a repe
 from __future__ import annotations
 
 import io
+import os
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -121,11 +122,13 @@ def narrow(positions: LineArray, largest: int) -> LineArray:
     return positions.astype(np.int64)
 
 
-def fill(handle: io.FileIO, view: memoryview) -> int:
-    """Read into ``view`` until it is full or the file ends; the bytes read."""
+def fill(handle: io.FileIO, view: memoryview, offset: int | None = None) -> int:
+    """Read into ``view`` until it is full or the file ends; the bytes read. With ``offset``, from
+    that offset through ``preadv``: the handle's position is neither used nor moved, so threads
+    may read one handle at once."""
     got = 0
     while got < len(view):
-        n = handle.readinto(view[got:])
+        n = handle.readinto(view[got:]) if offset is None else os.preadv(handle.fileno(), [view[got:]], offset + got)
         if not n:
             break
         got += n

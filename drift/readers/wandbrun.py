@@ -539,15 +539,14 @@ def _read_python(run: _Run, log: LogFile, index: int, data: bytes) -> None:
 def _read_native(log: LogFile, handle: io.FileIO, size: int, walker: _Native) -> None:
     """The file through the walker: a large file in two parts at once, the second part's records
     read into a run of their own and then taken over as if read in order (``_Run.absorb``)."""
-    fd = handle.fileno()
-    middle = _middle(fd, size)
+    middle = _middle(handle.fileno(), size)
     if middle is None:
-        damage = walker.walk_range(fd, len(MAGIC), size)
+        damage = walker.walk_range(handle, len(MAGIC), size)
     else:
         second = _Native(walker.function, _Run(walker.run.metric), walker.index)
         with ThreadPoolExecutor(max_workers=1) as pool:  # the walker's calls let go of the GIL
-            later = pool.submit(second.walk_range, fd, middle, size)
-            damage = walker.walk_range(fd, len(MAGIC), middle)
+            later = pool.submit(second.walk_range, handle, middle, size)
+            damage = walker.walk_range(handle, len(MAGIC), middle)
             after = later.result()
         records = int(walker.state[_S_RECORDS])
         walker.run.absorb(second.run, records)
@@ -573,17 +572,6 @@ def _middle(fd: int, size: int) -> int | None:
         if kind == CUT:
             break
     return None
-
-
-def _pread_into(fd: int, view: memoryview, offset: int) -> int:
-    """Read file bytes from ``offset`` into ``view`` until it is full or the file ends; the bytes read."""
-    got = 0
-    while got < len(view):
-        n = os.preadv(fd, [view[got:]], offset + got)
-        if not n:
-            break
-        got += n
-    return got
 
 
 # --- the compiled walker ---------------------------------------------------------------------------
@@ -626,7 +614,7 @@ class _Native:
         self.key_wanted = np.empty(key_cap, dtype=np.uint8)
         self.slots = np.empty(1 << (2 * key_cap - 1).bit_length(), dtype=np.int32)  # under half full
 
-    def walk_range(self, fd: int, begin: int, end: int) -> _Damage:
+    def walk_range(self, handle: io.FileIO, begin: int, end: int) -> _Damage:
         """The records whose first chunk starts in file bytes [begin, end), in pieces of CHUNK_BYTES
         on block boundaries; ``begin`` is a chunk's start and the walk ends at ``end`` as at the
         file's end."""
@@ -638,7 +626,7 @@ class _Native:
         damage = _Damage(0, None)
         try:
             while True:
-                got = _pread_into(fd, view[: min(piece, end - offset)], offset)
+                got = fill(handle, view[: min(piece, end - offset)], offset)
                 last = got < piece or offset + got >= end
                 count, at = self.walk(buffer, got, offset, last, start)
                 damage = _Damage(damage.damaged + count, damage.first or at)
