@@ -35,15 +35,11 @@ def losses(seed: int = 7) -> Iterator[tuple[int, float]]:
 
 
 def write_jsonl(folder: Path) -> None:
-    folder.mkdir(parents=True, exist_ok=True)
-    with (folder / "metrics.jsonl").open("w") as handle:
-        batch = []
-        for step, loss in losses():
-            batch.append(f'{{"step": {step}, "loss": {loss!r}, "lr": 0.0001, "tokens": {step * 4096}}}\n')
-            if len(batch) == 100_000:
-                handle.write("".join(batch))
-                batch.clear()
-        handle.write("".join(batch))
+    _write_lines(
+        folder,
+        "metrics.jsonl",
+        lambda step, loss: f'{{"step": {step}, "loss": {loss!r}, "lr": 0.0001, "tokens": {step * 4096}}}\n',
+    )
 
 
 def write_trainer_state(folder: Path) -> None:
@@ -119,31 +115,30 @@ def write_mlflow(folder: Path) -> None:
     client.set_terminated(run.info.run_id)
 
 
+def _llmc(step: int, loss: float) -> str:
+    """llm.c's line for a step, with a validation line every 250 steps and a warning every 1,000."""
+    line = (
+        f"step {step:7d}/{STEPS} | loss {loss:.6f} (+nanz)| norm 1.2345 (+nanz)| lr 6.00e-04 "
+        f"| 123.45 ms | 45.6% bf16 MFU | 123456 tok/s\n"
+    )
+    if step % 250 == 0:
+        line += f"val loss {loss * 1.05:.6f}\n"
+    if step % 1000 == 0:
+        line += "Writing model to log124M/model_00001000.bin: warning, loss scale nan skipped\n"
+    return line
+
+
 def write_text(folder: Path) -> None:
-    """llm.c's console output (``train_gpt2cu``), with a validation line every 250 steps and a
-    warning every 1,000, as a slurm job's output file."""
-    folder.mkdir(parents=True, exist_ok=True)
-    with (folder / "slurm-1234567.out").open("w") as handle:
-        handle.write("+-----------------------+\n| Parameter | Value |\n| val_loss_every | 250 |\n")
-        batch = []
-        for step, loss in losses():
-            batch.append(
-                f"step {step:7d}/{STEPS} | loss {loss:.6f} (+nanz)| norm 1.2345 (+nanz)| lr 6.00e-04 "
-                f"| 123.45 ms | 45.6% bf16 MFU | 123456 tok/s\n"
-            )
-            if step % 250 == 0:
-                batch.append(f"val loss {loss * 1.05:.6f}\n")
-            if step % 1000 == 0:
-                batch.append("Writing model to log124M/model_00001000.bin: warning, loss scale nan skipped\n")
-            if len(batch) >= 100_000:
-                handle.write("".join(batch))
-                batch.clear()
-        handle.write("".join(batch))
+    """llm.c's console output (``train_gpt2cu``) as a slurm job's output file."""
+    head = "+-----------------------+\n| Parameter | Value |\n| val_loss_every | 250 |\n"
+    _write_lines(folder, "slurm-1234567.out", _llmc, head=head)
 
 
-def _write_console(folder: Path, name: str, lines: Callable[[int, float], str]) -> None:
+def _write_lines(folder: Path, name: str, lines: Callable[[int, float], str], *, head: str = "") -> None:
+    """``head``, then ``lines`` of each step of ``losses()``, written in batches."""
     folder.mkdir(parents=True, exist_ok=True)
     with (folder / name).open("w") as handle:
+        handle.write(head)
         batch = []
         for step, loss in losses():
             batch.append(lines(step, loss))
@@ -212,7 +207,7 @@ WRITERS: dict[str, Callable[[Path], None]] = {
     "text": write_text,
     "wandb": write_wandb,
     **{
-        name: functools.partial(_write_console, name=file, lines=lines)
+        name: functools.partial(_write_lines, name=file, lines=lines)
         for name, (file, lines) in CONSOLE_VARIANTS.items()
     },
 }
